@@ -1,0 +1,261 @@
+/**
+ * The frame decoder: a state machine over bytes that turns whatever TCP delivers (one byte at a
+ * time, or many frames in one read) into whole frames.
+ *
+ * It owns its read buffer so that a connection reads straight into it (no copy on the way in)
+ * and the complete frames of one read are handed out as views, together with their contiguous
+ * wire bytes, so the server can echo them all with one write. The buffer starts small, grows
+ * while reads keep filling it, fits one large frame exactly (the header says how large), and
+ * shrinks back when the connection goes quiet, so thousands of idle connections stay cheap.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder } from "./frame_decoder.ts";
+ * import { encodeFrame } from "./framing.ts";
+ * const decoder = new FrameDecoder();
+ * const batch = decoder.push(encodeFrame("hello"));
+ * new TextDecoder().decode(batch.payloads[0]); // "hello"
+ * ```
+ * @module
+ */
+import { concatBytes } from "./bytes.ts";
+import {
+  FrameTooLargeError,
+  InvalidUtf8Error,
+  NegativeLengthError,
+  type ProtocolError,
+  TruncatedFrameError,
+} from "./errors.ts";
+import { DEFAULT_MAX_FRAME, type Framing, HEADER_BYTES } from "./framing.ts";
+import { isValidUtf8 } from "./utf8.ts";
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest payload accepted, in bytes (default 16 MiB). */
+  maxFrame?: number;
+  /** Wire framing (default `le32`). */
+  framing?: Framing;
+  /** Reject payloads that are not UTF-8 (default true). */
+  validateUtf8?: boolean;
+  /** Size of the read buffer of a quiet connection (default 4 KiB). */
+  initialBufferSize?: number;
+  /** The read buffer grows up to this while reads keep filling it (default 256 KiB). */
+  maxReadBufferSize?: number;
+}
+
+/** The complete frames that one read finished. */
+export interface FrameBatch {
+  /** Payloads in order. Views into the decoder's buffer: valid until its next read. */
+  readonly payloads: Uint8Array[];
+  /** Wire bytes of exactly those frames, contiguous (same lifetime as `payloads`). */
+  readonly wire: Uint8Array;
+  /** Set when a protocol error followed those frames; the decoder accepts nothing more. */
+  readonly error?: ProtocolError;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+/** Compact before reading when less than this is free behind the buffered bytes. */
+const MIN_READ_ROOM = 1024;
+
+/** Incremental decoder of one connection's byte stream into frames. */
+export class FrameDecoder {
+  readonly #maxFrame: number;
+  readonly #framing: Framing;
+  readonly #validateUtf8: boolean;
+  readonly #initialSize: number;
+  readonly #maxReadSize: number;
+  #buffer: Uint8Array;
+  #view: DataView;
+  #start = 0;
+  #end = 0;
+  #lastReadFilled = false;
+  #failed: ProtocolError | undefined;
+
+  /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    this.#framing = options.framing ?? "le32";
+    this.#validateUtf8 = options.validateUtf8 ?? true;
+    this.#initialSize = Math.max(64, options.initialBufferSize ?? 4096);
+    this.#maxReadSize = Math.max(this.#initialSize, options.maxReadBufferSize ?? 256 * 1024);
+    this.#buffer = new Uint8Array(this.#initialSize);
+    this.#view = new DataView(this.#buffer.buffer);
+  }
+
+  /** Bytes received that do not yet form a complete frame. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Current size of the read buffer (what this connection costs in memory). */
+  get capacity(): number {
+    return this.#buffer.length;
+  }
+
+  /**
+   * The free space to read into next. Read into it, then call {@link commit} with the count.
+   * Views handed out by earlier batches are invalid from here on.
+   */
+  readTarget(): Uint8Array {
+    this.#makeRoom();
+    return this.#buffer.subarray(this.#end);
+  }
+
+  /** Accounts for `count` bytes just read into {@link readTarget} and returns the frames completed. */
+  commit(count: number): FrameBatch {
+    if (this.#failed) throw this.#failed;
+    this.#lastReadFilled = this.#end + count === this.#buffer.length;
+    this.#end += count;
+    return this.#framing === "line" ? this.#parseLines() : this.#parseLengthPrefixed();
+  }
+
+  /**
+   * Feeds a chunk that was read elsewhere (copied in; for tests and adapters). Returns one
+   * batch whose payloads are copies, safe to keep.
+   */
+  push(chunk: Uint8Array): FrameBatch {
+    const payloads: Uint8Array[] = [];
+    const wire: Uint8Array[] = [];
+    let offset = 0;
+    do {
+      const target = this.readTarget();
+      const count = Math.min(target.length, chunk.length - offset);
+      target.set(chunk.subarray(offset, offset + count));
+      offset += count;
+      const batch = this.commit(count);
+      for (const payload of batch.payloads) payloads.push(payload.slice());
+      wire.push(batch.wire.slice());
+      if (batch.error) return { payloads, wire: concatBytes(wire), error: batch.error };
+    } while (offset < chunk.length);
+    return { payloads, wire: concatBytes(wire) };
+  }
+
+  /** Declares the end of the stream: throws {@link TruncatedFrameError} if a frame is unfinished. */
+  finish(): void {
+    if (this.#failed) throw this.#failed;
+    if (this.#end > this.#start) throw new TruncatedFrameError(this.#end - this.#start);
+  }
+
+  #parseLengthPrefixed(): FrameBatch {
+    const buffer = this.#buffer;
+    const littleEndian = this.#framing === "le32";
+    const payloads: Uint8Array[] = [];
+    const batchStart = this.#start;
+    let position = batchStart;
+    let error: ProtocolError | undefined;
+    while (this.#end - position >= HEADER_BYTES) {
+      const length = this.#view.getInt32(position, littleEndian);
+      if (length < 0) {
+        error = new NegativeLengthError(length);
+        break;
+      }
+      if (length > this.#maxFrame) {
+        error = new FrameTooLargeError(length, this.#maxFrame);
+        break;
+      }
+      const frameEnd = position + HEADER_BYTES + length;
+      if (frameEnd > this.#end) break;
+      const payload = buffer.subarray(position + HEADER_BYTES, frameEnd);
+      if (this.#validateUtf8 && !isValidUtf8(payload)) {
+        error = new InvalidUtf8Error();
+        break;
+      }
+      payloads.push(payload);
+      position = frameEnd;
+    }
+    return this.#batch(payloads, batchStart, position, error);
+  }
+
+  #parseLines(): FrameBatch {
+    const buffer = this.#buffer;
+    const payloads: Uint8Array[] = [];
+    const batchStart = this.#start;
+    let position = batchStart;
+    let error: ProtocolError | undefined;
+    while (position < this.#end) {
+      const newline = buffer.indexOf(NEWLINE, position);
+      if (newline === -1 || newline >= this.#end) {
+        if (this.#end - position > this.#maxFrame + 1) {
+          error = new FrameTooLargeError(this.#end - position, this.#maxFrame);
+        }
+        break;
+      }
+      let payloadEnd = newline;
+      if (payloadEnd > position && buffer[payloadEnd - 1] === CARRIAGE_RETURN) payloadEnd--;
+      const payload = buffer.subarray(position, payloadEnd);
+      if (payload.length > this.#maxFrame) {
+        error = new FrameTooLargeError(payload.length, this.#maxFrame);
+        break;
+      }
+      if (this.#validateUtf8 && !isValidUtf8(payload)) {
+        error = new InvalidUtf8Error();
+        break;
+      }
+      payloads.push(payload);
+      position = newline + 1;
+    }
+    return this.#batch(payloads, batchStart, position, error);
+  }
+
+  #batch(
+    payloads: Uint8Array[],
+    batchStart: number,
+    position: number,
+    error: ProtocolError | undefined,
+  ): FrameBatch {
+    this.#start = position;
+    const wire = this.#buffer.subarray(batchStart, position);
+    if (!error) return { payloads, wire };
+    this.#failed = error;
+    return { payloads, wire, error };
+  }
+
+  /** Bytes the unfinished frame at the front needs in all, when its header says so. */
+  #pendingFrameSize(): number | undefined {
+    if (this.#framing === "line" || this.#end - this.#start < HEADER_BYTES) return undefined;
+    return HEADER_BYTES + this.#view.getInt32(this.#start, this.#framing === "le32");
+  }
+
+  #makeRoom(): void {
+    const capacity = this.#buffer.length;
+    const pending = this.#end - this.#start;
+    if (pending === 0) {
+      this.#start = this.#end = 0;
+      // Quiet connection holding a big buffer: give the memory back.
+      if (capacity > this.#initialSize && !this.#lastReadFilled) this.#resize(this.#initialSize);
+      else if (this.#lastReadFilled && capacity < this.#maxReadSize) {
+        this.#resize(Math.min(capacity * 2, this.#maxReadSize));
+      }
+      return;
+    }
+    const frameSize = this.#pendingFrameSize();
+    let wanted = frameSize ?? pending + 1;
+    if (this.#lastReadFilled && capacity < this.#maxReadSize) {
+      wanted = Math.max(wanted, Math.min(capacity * 2, this.#maxReadSize));
+    }
+    if (frameSize === undefined && pending === capacity) wanted = Math.max(wanted, capacity * 2);
+    if (wanted > capacity) {
+      this.#resize(wanted);
+      return;
+    }
+    const room = capacity - this.#end;
+    const short = frameSize !== undefined
+      ? this.#start + frameSize > capacity
+      : room < MIN_READ_ROOM;
+    if (short && this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end = pending;
+      this.#start = 0;
+    }
+  }
+
+  #resize(size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = next;
+    this.#view = new DataView(next.buffer);
+  }
+}

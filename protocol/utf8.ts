@@ -1,0 +1,43 @@
+/**
+ * Strict UTF-8: invalid bytes are a protocol error, never U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import { decodeUtf8, isValidUtf8 } from "./utf8.ts";
+ * isValidUtf8(new Uint8Array([0xc3])); // false: a lone lead byte
+ * decodeUtf8(new Uint8Array([0x68, 0x69])); // "hi"
+ * ```
+ * @module
+ */
+import { isUtf8 } from "node:buffer";
+import { InvalidUtf8Error } from "./errors.ts";
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/** Below this size a plain ASCII scan beats the call into the native validator. */
+const ASCII_SCAN_LIMIT = 128;
+
+/** True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or truncated sequences). */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  if (bytes.length <= ASCII_SCAN_LIMIT) {
+    let i = 0;
+    while (i < bytes.length && bytes[i] < 0x80) i++;
+    if (i === bytes.length) return true;
+  }
+  return isUtf8(bytes);
+}
+
+/** Decodes UTF-8 strictly; throws {@link InvalidUtf8Error} on any invalid byte. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    throw new InvalidUtf8Error();
+  }
+}
+
+/** Encodes text as UTF-8 (no BOM). */
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
