@@ -1,0 +1,57 @@
+/**
+ * How the programs end: a usage error (bad flag or value) exits 2 with a hint, an expected
+ * runtime failure exits 1 with one clear line, never a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { runMain, UsageError } from "./errors.ts";
+ * await runMain("tlspush-client", () => {
+ *   throw new UsageError("--port must be a number from 0 to 65535");
+ * });
+ * ```
+ * @module
+ */
+
+/** A bad flag or flag value: exit status 2. */
+export class UsageError extends Error {
+  /** Creates the error with the one line to print. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** An expected runtime failure (port in use, connection refused, untrusted certificate): exit 1. */
+export class FatalError extends Error {
+  /** Creates the error with the one line to print. */
+  constructor(message: string) {
+    super(message);
+    this.name = "FatalError";
+  }
+}
+
+/** Runs a program's main function and turns its outcome into an exit status. */
+export async function runMain(
+  program: string,
+  main: () => Promise<number | void> | number | void,
+): Promise<never> {
+  let status: number;
+  try {
+    status = (await main()) ?? 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${program}: ${error.message}\nTry '${program} --help' for usage.`);
+      status = 2;
+    } else {
+      console.error(`${program}: ${describeError(error)}`);
+      status = 1;
+    }
+  }
+  Deno.exit(status);
+}
+
+/** One line for an error: its message, without the stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message.split("\n")[0];
+  return String(error);
+}

@@ -1,0 +1,87 @@
+/**
+ * The client's command line: flags, defaults, help text.
+ *
+ * @example
+ * ```ts
+ * import { parseClientArgs } from "./options.ts";
+ * const options = parseClientArgs(["--send", "hello"]);
+ * ```
+ * @module
+ */
+import { UsageError } from "../cli/errors.ts";
+import { parseFlags, parseFraming, parseMaxFrame, parsePort } from "../cli/flags.ts";
+import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
+
+/** How the client behaves once connected. */
+export type ClientMode = "interactive" | "send" | "listen";
+
+/** Everything the client needs. */
+export interface ClientOptions {
+  /** Server host name (default `localhost`; the certificate must be valid for it). */
+  hostname: string;
+  /** Server port (default 9002). */
+  port: number;
+  /** CA file to trust; undefined: `certs/ca.pem` if it exists, else the system roots. */
+  ca?: string;
+  /** Stdin lines (interactive), `--send` messages, or `--listen`. */
+  mode: ClientMode;
+  /** Messages of `--send`. */
+  messages: string[];
+  /** Wire framing (must match the server's). */
+  framing: Framing;
+  /** Largest message accepted from the server. */
+  maxFrame: number;
+  /** TCP without TLS (the server must run with --plain). */
+  plain: boolean;
+}
+
+/** Help text of the client. */
+export const CLIENT_USAGE = `Usage: tlspush-client [options]
+
+Connects to a tlspush server over TLS. Each line typed on standard input is sent as one
+message; every message received (echoes and broadcasts) is printed on its own line.
+At end of input the client finishes receiving, then exits when the server closes.
+
+Options:
+  --hostname H      server host name (default localhost)
+  --port N          server port (default 9002)
+  --ca FILE         CA certificate to trust (default certs/ca.pem when it exists,
+                    else the system's trusted roots)
+  --send TEXT       send TEXT instead of reading standard input (repeatable)
+  --listen          send nothing; print every pushed message until the server closes
+  --framing F       le32 (default), be32 or line: must match the server
+  --max-frame BYTES largest message accepted (default 16777216)
+  --plain           plain TCP without TLS (the server must use --plain too)
+  --help            show this help
+
+Messages go to stdout; status and errors go to stderr.`;
+
+/** Parses the client's arguments; throws `UsageError` on bad input. Null means: help shown. */
+export function parseClientArgs(args: string[]): ClientOptions | null {
+  const values = parseFlags(args, {
+    hostname: { type: "string" },
+    port: { type: "string" },
+    ca: { type: "string" },
+    send: { type: "string", multiple: true },
+    listen: { type: "boolean" },
+    framing: { type: "string" },
+    "max-frame": { type: "string" },
+    plain: { type: "boolean" },
+    help: { type: "boolean" },
+  });
+  if (values.help) return null;
+  if (values.send && values.listen) throw new UsageError("--send and --listen exclude each other");
+  if (values.hostname === "") throw new UsageError("--hostname must not be empty");
+  return {
+    hostname: values.hostname ?? "localhost",
+    port: values.port === undefined ? 9002 : parsePort(values.port),
+    ca: values.ca,
+    mode: values.send ? "send" : values.listen ? "listen" : "interactive",
+    messages: values.send ?? [],
+    framing: values.framing === undefined ? "le32" : parseFraming(values.framing),
+    maxFrame: values["max-frame"] === undefined
+      ? DEFAULT_MAX_FRAME
+      : parseMaxFrame(values["max-frame"]),
+    plain: values.plain ?? false,
+  };
+}

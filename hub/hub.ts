@@ -1,0 +1,70 @@
+/**
+ * The hub: every client whose handshake has completed, over any transport, and the fan-out of
+ * operator broadcasts (and, in relay mode, of client messages) to them.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * const hub = new Hub();
+ * hub.broadcast("hello"); // 0: nobody connected yet
+ * ```
+ * @module
+ */
+import { OutgoingMessage } from "./message.ts";
+import { newCounters, type Peer, type TrafficCounters } from "./peer.ts";
+
+/** The set of connected peers and the server-wide traffic counters. */
+export class Hub {
+  readonly #peers = new Set<Peer>();
+  #lastId = 0;
+  /** Traffic of all peers since the server started. */
+  readonly totals: TrafficCounters = newCounters();
+
+  /** A fresh peer number. */
+  nextId(): number {
+    return ++this.#lastId;
+  }
+
+  /** Number of connected peers. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** The connected peers. */
+  peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  /** Adds a peer whose handshake completed. */
+  add(peer: Peer): void {
+    this.#peers.add(peer);
+  }
+
+  /** Removes a peer that is closing. */
+  remove(peer: Peer): void {
+    this.#peers.delete(peer);
+  }
+
+  /** Sends one message to every peer (encoded once); returns how many it was queued for. */
+  broadcast(message: string | Uint8Array | OutgoingMessage): number {
+    return this.#fanOut(
+      message instanceof OutgoingMessage ? message : new OutgoingMessage(message),
+    );
+  }
+
+  /** Sends a client's message to every other peer (relay mode). */
+  relay(from: Peer, payload: Uint8Array): number {
+    return this.#fanOut(new OutgoingMessage(payload), from);
+  }
+
+  #fanOut(message: OutgoingMessage, except?: Peer): number {
+    let count = 0;
+    // A copy: a slow consumer removes itself while we iterate.
+    for (const peer of [...this.#peers]) {
+      if (peer === except) continue;
+      peer.deliver(message);
+      count++;
+    }
+    return count;
+  }
+}

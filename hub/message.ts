@@ -1,0 +1,47 @@
+/**
+ * A message on its way to many peers: encoded once per framing (and decoded to text once, for
+ * WebSocket peers), then the same bytes are handed to every connection.
+ *
+ * @example
+ * ```ts
+ * import { OutgoingMessage } from "./message.ts";
+ * const message = new OutgoingMessage("hello");
+ * message.frame("le32") === message.frame("le32"); // true: encoded once
+ * ```
+ * @module
+ */
+import { encodeFrame, type Framing } from "../protocol/framing.ts";
+import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
+
+/** One message with lazily built, cached wire forms. */
+export class OutgoingMessage {
+  /** The UTF-8 payload. */
+  readonly payload: Uint8Array;
+  #text: string | undefined;
+  readonly #frames = new Map<Framing, Uint8Array>();
+
+  /** Wraps a text or an already valid UTF-8 payload (kept, not copied). */
+  constructor(message: string | Uint8Array) {
+    if (typeof message === "string") {
+      this.payload = encodeUtf8(message);
+      this.#text = message;
+    } else {
+      this.payload = message;
+    }
+  }
+
+  /** The payload as text. */
+  get text(): string {
+    return this.#text ??= decodeUtf8(this.payload);
+  }
+
+  /** The whole frame in `framing`; throws `UnframeableMessageError` for a newline in `line`. */
+  frame(framing: Framing): Uint8Array {
+    let frame = this.#frames.get(framing);
+    if (!frame) {
+      frame = encodeFrame(this.payload, framing);
+      this.#frames.set(framing, frame);
+    }
+    return frame;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The server log: one event a line on stdout, each with an ISO timestamp.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./logger.ts";
+ * new Logger().info("listening on 0.0.0.0:9002"); // 2026-11-27T08:00:00.000Z listening on ...
+ * ```
+ * @module
+ */
+
+/** Writes timestamped event lines. */
+export class Logger {
+  readonly #write: (line: string) => void;
+  /** Whether per-message lines are wanted (`--verbose`). */
+  readonly verbose: boolean;
+
+  /** Logs through `write` (default: stdout). */
+  constructor(options: { verbose?: boolean; write?: (line: string) => void } = {}) {
+    this.verbose = options.verbose ?? false;
+    this.#write = options.write ?? ((line) => console.log(line));
+  }
+
+  /** Logs one event. */
+  info(event: string): void {
+    this.#write(`${new Date().toISOString()} ${event}`);
+  }
+
+  /** Logs one error event. */
+  error(event: string): void {
+    this.info(`error: ${event}`);
+  }
+}
+
+/** Formats a byte count for logs: `512 B`, `1.5 KiB`, `3.0 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}

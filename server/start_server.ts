@@ -1,0 +1,170 @@
+/**
+ * Starting and stopping a tlspush server: certificate, listener, accept loop, hub, shutdown.
+ * `server.ts` wraps this with flags, stdin and signals; tests call it directly.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./start_server.ts";
+ * import { SERVER_DEFAULTS } from "./options.ts";
+ * const server = await startServer({ ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0 });
+ * server.broadcast("hello everyone");
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import { FatalError } from "../cli/errors.ts";
+import { Hub } from "../hub/hub.ts";
+import { CertificateError, ensureCertificates } from "../scripts/gen-cert.ts";
+import { formatBytes, Logger } from "./logger.ts";
+import type { ServerOptions } from "./options.ts";
+import { formatAddress, StreamSession } from "./stream_session.ts";
+import { startTrafficReport } from "./traffic_report.ts";
+import { describeError } from "../cli/errors.ts";
+
+/** A server that is accepting clients. */
+export interface RunningServer {
+  /** The connected clients. */
+  readonly hub: Hub;
+  /** The address actually bound (the real port when 0 was asked). */
+  readonly address: Deno.NetAddr;
+  /** PEM of the CA clients should trust, when the certificate was generated. */
+  readonly caPath: string | undefined;
+  /** Pushes one message to every connected client; returns how many. */
+  broadcast(message: string): number;
+  /** Stops accepting, flushes every client's queue, closes every connection. */
+  shutdown(): Promise<void>;
+}
+
+/** How often the traffic summary is logged while there is traffic. */
+const TRAFFIC_REPORT_MS = 10_000;
+
+/** Starts listening; throws `FatalError` for expected failures (port in use, bad certificate). */
+export async function startServer(
+  options: ServerOptions,
+  logger: Logger = new Logger({ verbose: options.verbose }),
+): Promise<RunningServer> {
+  const tls = options.plain ? undefined : await loadCertificate(options, logger);
+  const listener = listen(options, tls);
+  const address = listener.addr as Deno.NetAddr;
+  const hub = new Hub();
+  const config = { ...options, hub, logger };
+  logger.info(
+    `listening on ${formatAddress(address)} (${options.plain ? "plain TCP" : "TLS"}, ` +
+      `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
+  );
+  if (options.plain) {
+    logger.info(
+      "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
+    );
+  }
+  const sessions = new Set<Promise<void>>();
+  let stopping = false;
+  const accepting = (async () => {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) break;
+        logger.error(`accept failed: ${describeError(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // e.g. out of file descriptors
+        continue;
+      }
+      const session = new StreamSession(conn, config).run();
+      sessions.add(session);
+      session.finally(() => sessions.delete(session));
+    }
+  })();
+  const stopReport = startTrafficReport(hub, logger, TRAFFIC_REPORT_MS);
+
+  return {
+    hub,
+    address,
+    caPath: tls?.caPath,
+    broadcast(message: string): number {
+      const count = hub.broadcast(message);
+      logger.info(
+        `broadcast ${formatBytes(new TextEncoder().encode(message).length)} to ${count} clients`,
+      );
+      return count;
+    },
+    async shutdown(): Promise<void> {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`shutting down: closing ${hub.size} connections`);
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      stopReport();
+      await accepting;
+      await Promise.all([...hub.peers()].map((peer) => peer.shutdown(options.drainMs)));
+      await Promise.all(sessions);
+      logger.info("stopped");
+    },
+  };
+}
+
+interface Certificate {
+  cert: string;
+  key: string;
+  caPath?: string;
+}
+
+async function loadCertificate(options: ServerOptions, logger: Logger): Promise<Certificate> {
+  if (options.cert && options.key) {
+    return {
+      cert: await readPem(options.cert, "certificate"),
+      key: await readPem(options.key, "key"),
+    };
+  }
+  try {
+    const generated = await ensureCertificates({ certsDir: options.certsDir, sans: options.sans });
+    logger.info(
+      `${generated.caCreated ? "created a new" : "using the"} CA ${generated.caPath} ` +
+        `(SHA-256 ${generated.caFingerprint}); clients trust it with --ca ${generated.caPath}`,
+    );
+    logger.info(`server certificate for ${generated.subjectAltNames.join(", ")}`);
+    return generated;
+  } catch (error) {
+    if (error instanceof CertificateError) throw new FatalError(error.message);
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+      throw new FatalError(
+        `cannot write certificates to ${options.certsDir}: permission denied (${
+          describeError(error)
+        })`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new FatalError(`cannot read ${what} file ${path}: ${describeError(error)}`);
+  }
+}
+
+function listen(options: ServerOptions, tls: Certificate | undefined): Deno.Listener {
+  const where = `${options.hostname}:${options.port}`;
+  try {
+    if (!tls) return Deno.listen({ hostname: options.hostname, port: options.port });
+    return Deno.listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      cert: tls.cert,
+      key: tls.key,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new FatalError(`cannot listen on ${where}: address already in use`);
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new FatalError(`cannot listen on ${where}: no such local address`);
+    }
+    throw new FatalError(`cannot listen on ${where}: ${describeError(error)}`);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * One client on a TLS (or, with `--plain`, TCP) byte stream: handshake, then read frames and
+ * echo them while the outbound queue writes (reads and writes overlap), until the peer leaves,
+ * breaks the protocol, falls too far behind, or the server shuts down.
+ *
+ * @example
+ * ```ts
+ * import { StreamSession } from "./stream_session.ts";
+ * // const session = new StreamSession(conn, config); await session.run();
+ * ```
+ * @module
+ */
+import { UnframeableMessageError } from "../protocol/errors.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { readFrameBatches } from "../protocol/frame_reader.ts";
+import type { Framing } from "../protocol/framing.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { OutgoingMessage } from "../hub/message.ts";
+import { OutboundQueue } from "../hub/outbound_queue.ts";
+import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
+import { describeError } from "../cli/errors.ts";
+import { withinDeadline } from "../util/deadline.ts";
+import { formatBytes, type Logger } from "./logger.ts";
+
+/** What every session of one server shares. */
+export interface SessionConfig {
+  /** The hub the session joins once its handshake completes. */
+  hub: Hub;
+  /** The server log. */
+  logger: Logger;
+  /** Wire framing. */
+  framing: Framing;
+  /** Largest payload accepted. */
+  maxFrame: number;
+  /** Most bytes queued for a client before it counts as a slow consumer. */
+  maxPending: number;
+  /** Whether client messages also go to every other client. */
+  relay: boolean;
+}
+
+/** A client connection served until it closes. */
+export class StreamSession implements Peer {
+  readonly id: number;
+  readonly transport: "tls" | "tcp";
+  readonly address: string;
+  since: Date = new Date();
+  readonly counters: TrafficCounters = newCounters();
+  readonly #conn: Deno.Conn;
+  readonly #config: SessionConfig;
+  readonly #queue: OutboundQueue;
+  /** Set once closing has begun: why. */
+  #closeReason: string | undefined;
+
+  /** Wraps an accepted connection; nothing happens until {@link run}. */
+  constructor(conn: Deno.Conn | Deno.TlsConn, config: SessionConfig) {
+    this.#conn = conn;
+    this.#config = config;
+    this.id = config.hub.nextId();
+    this.transport = "handshake" in conn ? "tls" : "tcp";
+    this.address = formatAddress(conn.remoteAddr);
+    this.#queue = new OutboundQueue(conn, { maxPending: config.maxPending });
+  }
+
+  get queuedBytes(): number {
+    return this.#queue.pending;
+  }
+
+  /** Serves the connection to its end; never throws. */
+  async run(): Promise<void> {
+    const { hub, logger } = this.#config;
+    if (!(await this.#handshake())) return;
+    this.since = new Date();
+    hub.add(this);
+    logger.info(`client #${this.id} connected from ${this.address} (${hub.size} connected)`);
+    let reason: string;
+    try {
+      await this.#serve();
+      reason = "peer closed the connection";
+    } catch (error) {
+      reason = error instanceof ProtocolError
+        ? `protocol error: ${error.message}`
+        : `connection lost: ${describeError(error)}`;
+      if (error instanceof ProtocolError) {
+        logger.error(`client #${this.id} ${this.address}: ${reason}`);
+      }
+    }
+    hub.remove(this);
+    await this.#close(reason, 1000);
+    const { messagesIn, messagesOut } = this.counters;
+    logger.info(
+      `client #${this.id} ${this.address} closed: ${this.#closeReason} ` +
+        `(${messagesIn} messages in, ${messagesOut} out; ${hub.size} connected)`,
+    );
+  }
+
+  deliver(message: OutgoingMessage): void {
+    if (this.#closeReason !== undefined) return;
+    let frame: Uint8Array;
+    try {
+      frame = message.frame(this.#config.framing);
+    } catch (error) {
+      if (!(error instanceof UnframeableMessageError)) throw error;
+      this.#config.logger.error(`client #${this.id}: message skipped: ${error.message}`);
+      return;
+    }
+    if (!this.#queue.offer(frame)) {
+      this.#abort(
+        `slow consumer: ${formatBytes(this.#queue.pending)} already queued ` +
+          `(limit ${formatBytes(this.#config.maxPending)})`,
+      );
+      return;
+    }
+    this.#countOut(1, message.payload.length);
+  }
+
+  async shutdown(drainMs: number): Promise<void> {
+    await this.#close("server shutting down", drainMs);
+  }
+
+  async #handshake(): Promise<boolean> {
+    if (!("handshake" in this.#conn)) return true;
+    try {
+      await (this.#conn as Deno.TlsConn).handshake();
+      return true;
+    } catch (error) {
+      this.#config.logger.info(
+        `TLS handshake with ${this.address} failed: ${describeError(error)}`,
+      );
+      closeQuietly(this.#conn);
+      return false;
+    }
+  }
+
+  async #serve(): Promise<void> {
+    const { hub, logger, framing, maxFrame, relay } = this.#config;
+    try {
+      for await (const { payloads, wire } of readFrameBatches(this.#conn, { framing, maxFrame })) {
+        let bytes = 0;
+        for (const payload of payloads) bytes += payload.length;
+        this.counters.messagesIn += payloads.length;
+        this.counters.bytesIn += bytes;
+        hub.totals.messagesIn += payloads.length;
+        hub.totals.bytesIn += bytes;
+        // Echo every frame of this read in one write: the wire bytes are already the frames.
+        this.#queue.push(wire.slice());
+        this.#countOut(payloads.length, bytes);
+        if (logger.verbose) {
+          for (const payload of payloads) {
+            logger.info(`client #${this.id} ${this.address}: message of ${payload.length} bytes`);
+          }
+        }
+        if (relay) { for (const payload of payloads) hub.relay(this, payload.slice()); }
+        // A client that does not read its echoes stops being read: TCP backpressure.
+        if (this.#queue.full) await this.#queue.hasRoom();
+        if (this.#closeReason !== undefined) return;
+      }
+    } catch (error) {
+      if (this.#closeReason === undefined) throw error; // else: we closed it, the read was cut
+    }
+  }
+
+  #countOut(messages: number, bytes: number): void {
+    this.counters.messagesOut += messages;
+    this.counters.bytesOut += bytes;
+    this.#config.hub.totals.messagesOut += messages;
+    this.#config.hub.totals.bytesOut += bytes;
+  }
+
+  /** Closes at once, dropping what is queued. */
+  #abort(reason: string): void {
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = reason;
+    this.#config.hub.remove(this);
+    this.#queue.discard();
+    closeQuietly(this.#conn);
+  }
+
+  /** Writes what is queued (for at most `drainMs`), sends close_notify, closes. */
+  async #close(reason: string, drainMs: number): Promise<void> {
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = reason;
+    this.#config.hub.remove(this);
+    await withinDeadline(this.#queue.flushed(), drainMs);
+    if (this.#queue.pending === 0 && this.#queue.error === undefined) {
+      try {
+        await this.#conn.closeWrite();
+      } catch {
+        // the peer is already gone: nothing to tell it
+      }
+    }
+    this.#queue.discard();
+    closeQuietly(this.#conn);
+  }
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+export function formatAddress(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
