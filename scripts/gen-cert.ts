@@ -48,6 +48,8 @@ export interface CertificateOptions {
   certsDir: string;
   /** Extra subjectAltNames (host names or IP addresses). */
   sans?: string[];
+  /** Replaces the default names (localhost, 127.0.0.1, ::1, this host) when given. */
+  names?: string[];
 }
 
 /** Raised when the stored CA cannot be used; the message says what to do. */
@@ -72,7 +74,7 @@ export async function ensureCertificates(options: CertificateOptions): Promise<S
     await writeSecret(caKeyPath, ca.keyPem);
     await Deno.writeTextFile(caPath, ca.cert.toString("pem") + "\n");
   }
-  const subjectAltNames = defaultNames(options.sans ?? []);
+  const subjectAltNames = options.names ?? defaultNames(options.sans ?? []);
   const leaf = await createLeaf(ca, subjectAltNames);
   await Deno.writeTextFile(`${dir}/server.pem`, leaf.cert);
   await writeSecret(`${dir}/server-key.pem`, leaf.key);

@@ -1,0 +1,172 @@
+/**
+ * Test helpers: a server on 127.0.0.1 with its own certificates, raw TLS clients that speak
+ * frames, and small waiting utilities. Everything stays on loopback and stops by itself.
+ *
+ * @example
+ * ```ts
+ * import { startTestServer, TestClient } from "./helpers.ts";
+ * const server = await startTestServer();
+ * const client = await TestClient.connect(server);
+ * ```
+ * @module
+ */
+import { type RunningServer, startServer } from "../server/start_server.ts";
+import { SERVER_DEFAULTS, type ServerOptions } from "../server/options.ts";
+import { Logger } from "../server/logger.ts";
+import { connectToServer } from "../client/connect.ts";
+import { encodeFrame, type Framing } from "../protocol/framing.ts";
+import { FrameDecoder } from "../protocol/frame_decoder.ts";
+import { concatBytes } from "../protocol/bytes.ts";
+import { ensureCertificates } from "../scripts/gen-cert.ts";
+
+/** One shared certs directory for the whole test run (the CA is made once). */
+let sharedCertsDir: Promise<string> | undefined;
+
+/** A temporary certs directory with a CA and leaf, created once per test process. */
+export function testCertsDir(): Promise<string> {
+  sharedCertsDir ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tlspush-certs-" });
+    await ensureCertificates({ certsDir: dir });
+    return dir;
+  })();
+  return sharedCertsDir;
+}
+
+/** A running server plus the lines it logged. */
+export interface TestServer extends RunningServer {
+  /** Every log line so far. */
+  readonly log: string[];
+  /** The port it listens on. */
+  readonly port: number;
+  /** The CA file clients trust. */
+  readonly caFile: string;
+  /** Resolves once a log line matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Starts a server on 127.0.0.1 with a free port and test certificates. */
+export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const certsDir = await testCertsDir();
+  const log: string[] = [];
+  const logger = new Logger({ verbose: options.verbose, write: (line) => log.push(line) });
+  const server = await startServer(
+    { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, certsDir, ...options },
+    logger,
+  );
+  return Object.assign(server, {
+    log,
+    port: server.address.port,
+    caFile: `${certsDir}/ca.pem`,
+    waitForLog: (pattern: RegExp, timeoutMs = 10_000) =>
+      waitFor(() => log.find((line) => pattern.test(line)), timeoutMs, `log line ${pattern}`),
+  });
+}
+
+/** Polls `probe` until it returns a value; fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | undefined | false,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const text = new TextDecoder();
+
+/** A raw TLS client that sends frames and collects the messages it receives. */
+export class TestClient {
+  readonly conn: Deno.Conn;
+  readonly received: string[] = [];
+  /** Resolves when the server ends the stream; rejects on a protocol or connection error. */
+  readonly closed: Promise<void>;
+  readonly #framing: Framing;
+
+  private constructor(conn: Deno.Conn, framing: Framing) {
+    this.conn = conn;
+    this.#framing = framing;
+    this.closed = this.#receive();
+    this.closed.catch(() => {}); // observed by whoever awaits it
+  }
+
+  /** Connects to `server` trusting its CA. */
+  static async connect(
+    server: TestServer,
+    options: { framing?: Framing; plain?: boolean } = {},
+  ): Promise<TestClient> {
+    const conn = await connectToServer({
+      hostname: "localhost",
+      port: server.port,
+      caFile: server.caFile,
+      plain: options.plain,
+    });
+    const client = new TestClient(conn, options.framing ?? "le32");
+    await waitFor(() => server.hub.size > 0, 5000, "the server to register the client");
+    return client;
+  }
+
+  /** Sends each message as one frame, all in one write. */
+  async send(...messages: string[]): Promise<void> {
+    await this.sendRaw(concatBytes(messages.map((message) => encodeFrame(message, this.#framing))));
+  }
+
+  /** Writes raw bytes. */
+  async sendRaw(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+  }
+
+  /** Waits until at least `count` messages have arrived. */
+  waitForMessages(count: number, timeoutMs = 10_000): Promise<string[]> {
+    return waitFor(
+      () => this.received.length >= count && this.received,
+      timeoutMs,
+      `${count} messages (have ${this.received.length})`,
+    );
+  }
+
+  /** Half-closes, waits for the server to close, closes. */
+  async finish(): Promise<void> {
+    await this.conn.closeWrite();
+    await this.closed;
+    this.close();
+  }
+
+  /** Closes at once. */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  async #receive(): Promise<void> {
+    const decoder = new FrameDecoder({ framing: this.#framing, maxFrame: 64 << 20 });
+    while (true) {
+      let count: number | null;
+      try {
+        count = await this.conn.read(decoder.readTarget());
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return; // we closed it
+        throw error;
+      }
+      if (count === null) return decoder.finish();
+      const batch = decoder.commit(count);
+      for (const payload of batch.payloads) this.received.push(text.decode(payload));
+      if (batch.error) throw batch.error;
+    }
+  }
+}
+
+/** A raw little-endian frame header. */
+export function header(length: number, littleEndian = true): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setInt32(0, length, littleEndian);
+  return bytes;
+}
