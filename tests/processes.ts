@@ -1,0 +1,167 @@
+/**
+ * Starting the real programs as a user would (subprocesses of `deno run`), with their output
+ * collected line by line.
+ *
+ * @example
+ * ```ts
+ * import { ServerProcess } from "./processes.ts";
+ * const server = await ServerProcess.start(["--certs-dir", "/tmp/x"]);
+ * await server.stop();
+ * ```
+ * @module
+ */
+import { waitFor } from "./helpers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Permissions the programs are run with (the same as the deno.json tasks). */
+export const SERVER_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys=hostname",
+];
+export const CLIENT_PERMISSIONS = ["--allow-net", "--allow-read"];
+
+/** Environment for children: backtraces on, to prove expected failures never print one. */
+const ENV = { RUST_BACKTRACE: "1", NO_COLOR: "1" };
+
+/** The result of a program run to its end. */
+export interface ProgramResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `program` (a path from the repository root) to its end, feeding it `stdin`. */
+export async function runProgram(
+  program: string,
+  args: string[],
+  options: { stdin?: string; permissions?: string[]; timeoutMs?: number } = {},
+): Promise<ProgramResult> {
+  const permissions = options.permissions ??
+    (program === "server.ts" ? SERVER_PERMISSIONS : CLIENT_PERMISSIONS);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, program, ...args],
+    cwd: ROOT,
+    env: ENV,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  const output = await child.output();
+  clearTimeout(timer);
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** A program running in the background whose output lines are collected as they come. */
+export class BackgroundProgram {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #done: Promise<[Deno.CommandStatus, void, void]>;
+
+  /** Spawns `command` (program and arguments) in `cwd`, the repository root by default. */
+  constructor(command: string[], cwd: string = ROOT) {
+    this.#child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      cwd,
+      env: ENV,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#done = Promise.all([
+      this.#child.status,
+      collectLines(this.#child.stdout, this.stdout),
+      collectLines(this.#child.stderr, this.stderr),
+    ]);
+  }
+
+  /** Spawns `deno run PERMISSIONS program ARGS` from the repository root. */
+  static denoRun(program: string, args: string[], permissions: string[]): BackgroundProgram {
+    return new BackgroundProgram([Deno.execPath(), "run", ...permissions, program, ...args]);
+  }
+
+  /** Types a line on the program's standard input. */
+  async type(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** Closes the program's standard input. */
+  async endInput(): Promise<void> {
+    await this.#stdin.close().catch(() => {});
+  }
+
+  /** Waits for a stdout line matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    return waitFor(
+      () => this.stdout.find((line) => pattern.test(line)),
+      timeoutMs,
+      `${pattern} in stdout:\n${this.stdout.join("\n")}\nstderr:\n${this.stderr.join("\n")}`,
+    );
+  }
+
+  /** Sends a signal. */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // exited already
+    }
+  }
+
+  /** Waits for the exit (killing it after `timeoutMs`); returns its status. */
+  async exited(timeoutMs = 20_000): Promise<Deno.CommandStatus> {
+    const timer = setTimeout(() => this.kill("SIGKILL"), timeoutMs);
+    const [status] = await this.#done;
+    clearTimeout(timer);
+    await this.endInput();
+    return status;
+  }
+}
+
+/** The server program, started and waited for until it listens. */
+export class ServerProcess extends BackgroundProgram {
+  port = 0;
+
+  /** Starts `server.ts` on 127.0.0.1 with a free port and waits for its `listening on` line. */
+  static async start(args: string[]): Promise<ServerProcess> {
+    const server = new ServerProcess([
+      Deno.execPath(),
+      "run",
+      ...SERVER_PERMISSIONS,
+      "server.ts",
+      ...["--hostname", "127.0.0.1", "--port", "0", ...args],
+    ]);
+    const line = await server.waitForLine(/listening on 127\.0\.0\.1:\d+/);
+    server.port = Number(line.match(/listening on 127\.0\.0\.1:(\d+)/)![1]);
+    return server;
+  }
+
+  /** SIGTERM, then the exit status. */
+  async stop(): Promise<Deno.CommandStatus> {
+    this.kill("SIGTERM");
+    return await this.exited();
+  }
+}
+
+async function collectLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+  let rest = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    into.push(...lines);
+  }
+  if (rest) into.push(rest);
+}
