@@ -98,6 +98,7 @@ export class FrameDecoder {
    * Views handed out by earlier batches are invalid from here on.
    */
   readTarget(): Uint8Array {
+    if (this.#failed) throw this.#failed;
     this.#makeRoom();
     return this.#buffer.subarray(this.#end);
   }
@@ -211,10 +212,12 @@ export class FrameDecoder {
     return { payloads, wire, error };
   }
 
-  /** Bytes the unfinished frame at the front needs in all, when its header says so. */
+  /** Bytes the unfinished frame at the front needs in all, when its (valid) header says so. */
   #pendingFrameSize(): number | undefined {
     if (this.#framing === "line" || this.#end - this.#start < HEADER_BYTES) return undefined;
-    return HEADER_BYTES + this.#view.getInt32(this.#start, this.#framing === "le32");
+    const length = this.#view.getInt32(this.#start, this.#framing === "le32");
+    if (length < 0 || length > this.#maxFrame) return undefined; // refused, never allocated
+    return HEADER_BYTES + length;
   }
 
   #makeRoom(): void {
@@ -234,7 +237,10 @@ export class FrameDecoder {
     if (this.#lastReadFilled && capacity < this.#maxReadSize) {
       wanted = Math.max(wanted, Math.min(capacity * 2, this.#maxReadSize));
     }
-    if (frameSize === undefined && pending === capacity) wanted = Math.max(wanted, capacity * 2);
+    if (frameSize === undefined && pending === capacity) {
+      // A line of unknown length: double, but never past the longest line allowed (+ "\r\n").
+      wanted = Math.max(wanted, Math.min(capacity * 2, this.#maxFrame + 2));
+    }
     if (wanted > capacity) {
       this.#resize(wanted);
       return;

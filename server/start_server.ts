@@ -17,7 +17,8 @@ import { Hub } from "../hub/hub.ts";
 import { CertificateError, ensureCertificates } from "../scripts/gen-cert.ts";
 import { formatBytes, Logger } from "./logger.ts";
 import type { ServerOptions } from "./options.ts";
-import { formatAddress, StreamSession } from "./stream_session.ts";
+import { closeQuietly, formatAddress, StreamSession } from "./stream_session.ts";
+import { SocketReaper } from "./socket_reaper.ts";
 import { startTrafficReport } from "./traffic_report.ts";
 import { describeError } from "../cli/errors.ts";
 
@@ -47,7 +48,8 @@ export async function startServer(
   const listener = listen(options, tls);
   const address = listener.addr as Deno.NetAddr;
   const hub = new Hub();
-  const config = { ...options, hub, logger };
+  const reaper = new SocketReaper();
+  const config = { ...options, hub, logger, reaper };
   logger.info(
     `listening on ${formatAddress(address)} (${options.plain ? "plain TCP" : "TLS"}, ` +
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
@@ -56,8 +58,19 @@ export async function startServer(
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
     );
+  } else if (!reaper.available) {
+    logger.info(
+      `warning: ${reaper.unavailableReason}: peers that never finish the TLS handshake are ` +
+        `abandoned after --handshake-timeout, but their sockets stay open until they leave`,
+    );
   }
-  const sessions = new Set<Promise<void>>();
+  const refuse = (conn: Deno.Conn, why: string) => {
+    logger.info(`refused connection from ${formatAddress(conn.remoteAddr)}: ${why}`);
+    // Before its handshake a TLS socket is only closed for real by the reaper.
+    if (!options.plain) reaper.reap(conn).finally(() => closeQuietly(conn));
+    else closeQuietly(conn);
+  };
+  const sessions = new Map<StreamSession, Promise<void>>();
   let stopping = false;
   const accepting = (async () => {
     while (!stopping) {
@@ -70,9 +83,12 @@ export async function startServer(
         await new Promise((resolve) => setTimeout(resolve, 100)); // e.g. out of file descriptors
         continue;
       }
-      const session = new StreamSession(conn, config).run();
-      sessions.add(session);
-      session.finally(() => sessions.delete(session));
+      if (options.maxConnections > 0 && sessions.size >= options.maxConnections) {
+        refuse(conn, `at --max-connections ${options.maxConnections}`);
+        continue;
+      }
+      const session = new StreamSession(conn, config);
+      sessions.set(session, session.run().finally(() => sessions.delete(session)));
     }
   })();
   const stopReport = startTrafficReport(hub, logger, TRAFFIC_REPORT_MS);
@@ -99,8 +115,9 @@ export async function startServer(
       }
       stopReport();
       await accepting;
-      await Promise.all([...hub.peers()].map((peer) => peer.shutdown(options.drainMs)));
-      await Promise.all(sessions);
+      const peers = new Set([...hub.peers(), ...sessions.keys()]);
+      await Promise.all([...peers].map((peer) => peer.shutdown(options.drainMs)));
+      await Promise.all(sessions.values());
       logger.info("stopped");
     },
   };

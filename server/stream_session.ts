@@ -12,7 +12,7 @@
  */
 import { UnframeableMessageError } from "../protocol/errors.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import { readFrameBatches } from "../protocol/frame_reader.ts";
+import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
 import type { Framing } from "../protocol/framing.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
@@ -21,6 +21,7 @@ import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { describeError } from "../cli/errors.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { formatBytes, type Logger } from "./logger.ts";
+import type { SocketReaper } from "./socket_reaper.ts";
 
 /** What every session of one server shares. */
 export interface SessionConfig {
@@ -36,6 +37,12 @@ export interface SessionConfig {
   maxPending: number;
   /** Whether client messages also go to every other client. */
   relay: boolean;
+  /** A peer that has not finished the TLS handshake within this many ms is dropped. */
+  handshakeTimeoutMs: number;
+  /** A client silent this many ms is closed (0: never). */
+  idleTimeoutMs: number;
+  /** Closes sockets Deno cannot close itself (unfinished handshakes). */
+  reaper: SocketReaper;
 }
 
 /** A client connection served until it closes. */
@@ -50,6 +57,9 @@ export class StreamSession implements Peer {
   readonly #queue: OutboundQueue;
   /** Set once closing has begun: why. */
   #closeReason: string | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True once the handshake completed and the hub knows this client. */
+  #joined = false;
 
   /** Wraps an accepted connection; nothing happens until {@link run}. */
   constructor(conn: Deno.Conn | Deno.TlsConn, config: SessionConfig) {
@@ -69,6 +79,7 @@ export class StreamSession implements Peer {
   async run(): Promise<void> {
     const { hub, logger } = this.#config;
     if (!(await this.#handshake())) return;
+    this.#joined = true;
     this.since = new Date();
     hub.add(this);
     logger.info(`client #${this.id} connected from ${this.address} (${hub.size} connected)`);
@@ -114,27 +125,49 @@ export class StreamSession implements Peer {
   }
 
   async shutdown(drainMs: number): Promise<void> {
-    await this.#close("server shutting down", drainMs);
+    if (this.#joined) return await this.#close("server shutting down", drainMs);
+    // Still in its handshake: nothing to flush, and only the reaper really closes it.
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = "server shutting down";
+    await this.#config.reaper.reap(this.#conn);
+    closeQuietly(this.#conn);
   }
 
   async #handshake(): Promise<boolean> {
     if (!("handshake" in this.#conn)) return true;
+    const { logger, handshakeTimeoutMs, reaper } = this.#config;
+    const handshake = (this.#conn as Deno.TlsConn).handshake();
     try {
-      await (this.#conn as Deno.TlsConn).handshake();
-      return true;
+      if (await withinDeadline(handshake, handshakeTimeoutMs)) {
+        await handshake; // settled: rethrows its failure
+        return true;
+      }
     } catch (error) {
-      this.#config.logger.info(
-        `TLS handshake with ${this.address} failed: ${describeError(error)}`,
-      );
+      if (this.#closeReason === undefined) {
+        logger.info(`TLS handshake with ${this.address} failed: ${describeError(error)}`);
+      }
       closeQuietly(this.#conn);
       return false;
     }
+    if (this.#closeReason !== undefined) return false;
+    handshake.catch(() => {}); // it fails once the socket is shut down
+    const closed = await reaper.reap(this.#conn);
+    closeQuietly(this.#conn);
+    const outcome = closed
+      ? "dropped"
+      : `abandoned: ${reaper.unavailableReason ?? "its socket was not found"}`;
+    logger.info(
+      `TLS handshake with ${this.address} not completed within ${handshakeTimeoutMs / 1000} s: ` +
+        outcome,
+    );
+    return false;
   }
 
   async #serve(): Promise<void> {
-    const { hub, logger, framing, maxFrame, relay } = this.#config;
+    const { hub, logger, framing, maxFrame, relay, idleTimeoutMs } = this.#config;
+    const source = idleTimeoutMs > 0 ? this.#watchIdle(idleTimeoutMs) : this.#conn;
     try {
-      for await (const { payloads, wire } of readFrameBatches(this.#conn, { framing, maxFrame })) {
+      for await (const { payloads, wire } of readFrameBatches(source, { framing, maxFrame })) {
         let bytes = 0;
         for (const payload of payloads) bytes += payload.length;
         this.counters.messagesIn += payloads.length;
@@ -159,6 +192,24 @@ export class StreamSession implements Peer {
     }
   }
 
+  /** Reads through a clock: a client that sends nothing for `idleMs` is closed. */
+  #watchIdle(idleMs: number): ByteSource {
+    let lastRead = Date.now();
+    const check = () => {
+      const silent = Date.now() - lastRead;
+      if (silent >= idleMs) this.#abort(`idle for ${idleMs / 1000} s`);
+      else this.#idleTimer = setTimeout(check, idleMs - silent);
+    };
+    this.#idleTimer = setTimeout(check, idleMs);
+    return {
+      read: async (buffer) => {
+        const count = await this.#conn.read(buffer);
+        lastRead = Date.now();
+        return count;
+      },
+    };
+  }
+
   #countOut(messages: number, bytes: number): void {
     this.counters.messagesOut += messages;
     this.counters.bytesOut += bytes;
@@ -170,6 +221,7 @@ export class StreamSession implements Peer {
   #abort(reason: string): void {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
+    clearTimeout(this.#idleTimer);
     this.#config.hub.remove(this);
     this.#queue.discard();
     closeQuietly(this.#conn);
@@ -179,6 +231,7 @@ export class StreamSession implements Peer {
   async #close(reason: string, drainMs: number): Promise<void> {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
+    clearTimeout(this.#idleTimer);
     this.#config.hub.remove(this);
     await withinDeadline(this.#queue.flushed(), drainMs);
     if (this.#queue.pending === 0 && this.#queue.error === undefined) {
@@ -201,7 +254,8 @@ export function formatAddress(addr: Deno.Addr): string {
     : `${addr.hostname}:${addr.port}`;
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+/** Closes `conn`, ignoring that it may be closed already. */
+export function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
   } catch {
