@@ -41,6 +41,18 @@ export interface ServerOptions {
   verbose: boolean;
   /** How long shutdown waits for queues to drain, in ms. */
   drainMs: number;
+  /** Most simultaneous connections (0: no limit). */
+  maxConnections: number;
+  /** A peer that has not finished the TLS handshake within this many ms is dropped. */
+  handshakeTimeoutMs: number;
+  /** A client silent this many ms is closed (0: never). */
+  idleTimeoutMs: number;
+  /** Whether the HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`) runs. */
+  ws: boolean;
+  /** Port of the HTTPS/WebSocket endpoint (default 9003; 0 picks a free one). */
+  wsPort: number;
+  /** Token of `/admin` and `/metrics` (`--admin-token` or `TLSPUSH_ADMIN_TOKEN`); else generated. */
+  adminToken?: string;
 }
 
 /** Defaults of every option. */
@@ -56,6 +68,11 @@ export const SERVER_DEFAULTS: ServerOptions = {
   plain: false,
   verbose: false,
   drainMs: 5000,
+  maxConnections: 10_000,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 0,
+  ws: true,
+  wsPort: 9003,
 };
 
 /** Help text of the server. */
@@ -76,7 +93,15 @@ Options:
   --relay                also send each client's message to every other client
   --plain                plain TCP without TLS (insecure: for tests and trusted networks)
   --drain-timeout S      on shutdown, seconds to flush queued messages (default 5)
+  --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
+  --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
+  --idle-timeout S       close a client silent for S seconds (default: never)
   --verbose              log a line per received message
+  --ws-port N            HTTPS + WebSocket port: browser client at /, dashboard at /admin,
+                         WebSocket clients at /ws (default 9003; 0 picks a free port)
+  --no-ws                no HTTPS/WebSocket endpoint
+  --admin-token TOKEN    token of /admin and /metrics (16+ characters of A-Z a-z 0-9 . _ ~ -;
+                         default: TLSPUSH_ADMIN_TOKEN, else a new one printed at startup)
   --help                 show this help
 
 Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.pem).`;
@@ -96,7 +121,13 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     relay: { type: "boolean" },
     plain: { type: "boolean" },
     "drain-timeout": { type: "string" },
+    "max-connections": { type: "string" },
+    "handshake-timeout": { type: "string" },
+    "idle-timeout": { type: "string" },
     verbose: { type: "boolean" },
+    "ws-port": { type: "string" },
+    "no-ws": { type: "boolean" },
+    "admin-token": { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
@@ -123,5 +154,51 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     drainMs: values["drain-timeout"] === undefined
       ? d.drainMs
       : parseSeconds(values["drain-timeout"], "--drain-timeout"),
+    maxConnections: values["max-connections"] === undefined
+      ? d.maxConnections
+      : parseInteger(values["max-connections"], "--max-connections", 0, 10_000_000),
+    handshakeTimeoutMs: values["handshake-timeout"] === undefined
+      ? d.handshakeTimeoutMs
+      : positiveSeconds(values["handshake-timeout"], "--handshake-timeout"),
+    idleTimeoutMs: values["idle-timeout"] === undefined
+      ? d.idleTimeoutMs
+      : parseSeconds(values["idle-timeout"], "--idle-timeout"),
+    ws: !(values["no-ws"] ?? false),
+    wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
+    adminToken: parseAdminToken(values["admin-token"], "--admin-token") ??
+      parseAdminToken(readEnv(ADMIN_TOKEN_ENV), ADMIN_TOKEN_ENV),
   };
+}
+
+/** The environment variable that may hold the admin token. */
+export const ADMIN_TOKEN_ENV = "TLSPUSH_ADMIN_TOKEN";
+
+/** An admin token: long enough to resist guessing, and safe in a URL and a cookie. */
+function parseAdminToken(value: string | undefined, source: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9._~-]{16,}$/.test(value)) {
+    throw new UsageError(
+      `${source} must be at least 16 characters of A-Z a-z 0-9 . _ ~ - (the token is not shown)`,
+    );
+  }
+  return value;
+}
+
+/** A variable of the environment, or undefined when it is unset or not permitted (no prompt). */
+function readEnv(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds that must be more than zero (a zero handshake timeout would drop everyone). */
+function positiveSeconds(value: string, flag: string): number {
+  const ms = parseSeconds(value, flag);
+  if (ms <= 0) throw new UsageError(`${flag} must be more than 0 seconds`);
+  return ms;
 }

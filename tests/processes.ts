@@ -20,6 +20,7 @@ export const SERVER_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-sys=hostname",
+  "--allow-ffi",
 ];
 export const CLIENT_PERMISSIONS = ["--allow-net", "--allow-read"];
 
