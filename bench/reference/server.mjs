@@ -220,9 +220,16 @@ const server = createServer({ cert, key, minVersion: "TLSv1.2" }, (socket) => {
   attach(socket);
 });
 server.on("tlsClientError", (err, socket) => {
-  log(`handshake failed from ${socket.remoteAddress}:${socket.remotePort}: ${err.code ?? err.message}`);
+  log(
+    `handshake failed from ${socket.remoteAddress}:${socket.remotePort}: ${
+      err.code ?? err.message
+    }`,
+  );
 });
-server.on("error", (err) => fatal(`cannot listen on ${flags.hostname}:${flags.port}: ${err.message}`));
+server.on(
+  "error",
+  (err) => fatal(`cannot listen on ${flags.hostname}:${flags.port}: ${err.message}`),
+);
 server.listen({ host: flags.hostname, port: flags.port }, () => {
   const { address, port } = server.address();
   const host = address.includes(":") ? `[${address}]` : address;

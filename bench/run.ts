@@ -1,0 +1,178 @@
+/**
+ * `deno task bench [--full] [--only tlspush|reference]`: runs every scenario
+ * of issue 4 against tlspush and the Node.js reference server in the same run,
+ * server pinned to CPU 0 and load generator to CPU 1, then prints a markdown
+ * table and writes bench/results/latest.json.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { run } from "./lib/exec.ts";
+import { makeCerts } from "./lib/certs.ts";
+import { buildLoadgen } from "./lib/loadgen.ts";
+import { aesGcmCeilingMBs, machineInfo } from "./lib/machine.ts";
+import { type ServerKind, type ServerProcess, startServer } from "./lib/server_process.ts";
+import { GROUPS, settings } from "./lib/scenarios.ts";
+import { buildReport, type Collected, markdownTable } from "./lib/report.ts";
+
+const USAGE = `usage: deno task bench [--full] [--only tlspush|reference] [--out FILE]
+  --full        longer runs and 10,000 fan-out clients (default: quick, under 4 minutes)
+  --only KIND   run one server only (ratios are then null)
+  --out FILE    where to write the JSON (default bench/results/latest.json)`;
+
+const benchDir = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+function usageError(message: string): never {
+  console.error(`error: ${message}\nhint: run with --help for usage`);
+  Deno.exit(2);
+}
+
+function parseFlags() {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      strict: true,
+      options: {
+        full: { type: "boolean", default: false },
+        only: { type: "string" },
+        out: { type: "string", default: `${benchDir}/results/latest.json` },
+        help: { type: "boolean", default: false },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    if (values.only !== undefined && values.only !== "tlspush" && values.only !== "reference") {
+      usageError(`--only must be tlspush or reference, got '${values.only}'`);
+    }
+    const kinds: ServerKind[] = values.only
+      ? [values.only as ServerKind]
+      : ["tlspush", "reference"];
+    return { full: values.full, kinds, out: values.out };
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+}
+
+/** Fails early, in one line, when a tool the run needs is missing. */
+async function checkPrerequisites(kinds: ServerKind[]): Promise<void> {
+  const tools = ["g++", "taskset", "openssl", "mkfifo", "bash"];
+  if (kinds.includes("reference")) tools.push("node");
+  for (const tool of tools) {
+    const found = await run("bash", ["-c", `command -v ${tool}`]).then((r) => r.code === 0);
+    if (!found) throw new Error(`'${tool}' is not installed; the benchmark needs it`);
+  }
+  if (navigator.hardwareConcurrency < 2) {
+    throw new Error("the benchmark needs 2 CPUs (server on CPU 0, load generator on CPU 1)");
+  }
+  if (kinds.includes("tlspush")) {
+    await Deno.stat(`${root}/server.ts`).catch(() => {
+      throw new Error(`${root}/server.ts not found; run with --only reference`);
+    });
+  }
+}
+
+/** A failed scenario's message, with whether the server died and its last log lines. */
+async function explain(err: Error, server: ServerProcess): Promise<string> {
+  let state = "";
+  try {
+    server.assertAlive();
+  } catch (e) {
+    state = ` (${(e as Error).message})`;
+  }
+  return `${err.message}${state}; server log ends:\n${await server.logTail(8)}`;
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags();
+  const s = settings(flags.full);
+  const started = Date.now();
+  const log = (msg: string) =>
+    console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+
+  await checkPrerequisites(flags.kinds);
+  log("building the load generator");
+  const bin = await buildLoadgen(`${benchDir}/loadgen/loadgen.cc`, `${benchDir}/.build`);
+  const tmp = await Deno.makeTempDir({ prefix: "tlspush-bench-" });
+  let current: ServerProcess | null = null;
+  const onSignal = async () => {
+    log("interrupted; stopping");
+    await current?.stop();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  const errors: string[] = [];
+  const collected: Collected = {};
+  try {
+    const certs = await makeCerts(tmp);
+    const machine = await machineInfo();
+    log(`${machine.cpu_model}, ${machine.cores} cores; deno ${machine.deno}, node ${machine.node}`);
+    const ceiling = await aesGcmCeilingMBs(flags.full ? 3 : 1);
+    log(`AES-128-GCM one core: ${Math.round(ceiling)} MB/s`);
+
+    for (const group of GROUPS) {
+      for (const kind of flags.kinds) {
+        log(`${group.name}: ${kind}`);
+        const ctxLog = (msg: string) => log(`  ${kind}: ${msg}`);
+        try {
+          const server = current = await startServer(kind, certs, root, tmp, group.name);
+          const figures = await group.run({ bin, ca: certs.ca, server, settings: s, log: ctxLog })
+            .catch(async (err) => {
+              throw new Error(await explain(err as Error, server));
+            });
+          for (const [key, m] of Object.entries(figures)) {
+            (collected[key] ??= {})[kind] = m;
+            ctxLog(
+              `${key} = ${Math.round(m.value * 100) / 100}` +
+                (Number.isNaN(m.loadgenCpuPct)
+                  ? ""
+                  : ` (loadgen ${Math.round(m.loadgenCpuPct)}% CPU, server ${
+                    Math.round(m.serverCpuPct)
+                  }%)`),
+            );
+          }
+        } catch (err) {
+          const msg = `${group.name} / ${kind}: ${(err as Error).message}`;
+          errors.push(msg);
+          log(`ERROR ${msg}`);
+        } finally {
+          const problem = await current?.stop();
+          if (problem) {
+            errors.push(`${group.name} / ${kind}: ${problem}`);
+            log(`ERROR ${problem}`);
+          }
+          current = null;
+        }
+      }
+    }
+
+    const report = buildReport(GROUPS.flatMap((g) => g.metrics), collected, {
+      date: new Date().toISOString(),
+      mode: flags.full ? "full" : "quick",
+      machine,
+      aes_gcm_ceiling_mb_s: Math.round(ceiling),
+      errors,
+    });
+    await Deno.mkdir(flags.out.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(flags.out, JSON.stringify(report, null, 2) + "\n");
+    console.log(markdownTable(report));
+    log(`wrote ${flags.out}`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  for (const e of errors) console.error(`error: ${e.split("\n")[0]}`);
+  return errors.length === 0 ? 0 : 1;
+}
+
+try {
+  Deno.exit(await main());
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  Deno.exit(1);
+}
