@@ -27,6 +27,15 @@ export interface ConnectOptions {
   plain?: boolean;
 }
 
+/** The server's certificate was refused: a configuration problem, never worth a retry. */
+export class UntrustedServerError extends FatalError {
+  /** Creates the error with its advice. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UntrustedServerError";
+  }
+}
+
 /** The CA file a client trusts by default, when it exists. */
 export const DEFAULT_CA_FILE = "certs/ca.pem";
 
@@ -68,10 +77,17 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
     } catch {
       // already closed
     }
-    throw new FatalError(handshakeAdvice(error, options));
+    const advice = handshakeAdvice(error, options);
+    throw CERTIFICATE_PROBLEM.test(describeError(error))
+      ? new UntrustedServerError(advice)
+      : new FatalError(advice);
   }
   return tls;
 }
+
+/** rustls's words for a certificate it will not accept. */
+const CERTIFICATE_PROBLEM =
+  /UnknownIssuer|BadSignature|UnknownCA|NotValidForName|not valid for name|Expired|NotValidYet|InvalidCertificate|certificate/i;
 
 /** One line saying why the handshake failed and what to do about it. */
 export function handshakeAdvice(error: unknown, options: ConnectOptions): string {

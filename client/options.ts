@@ -33,6 +33,8 @@ export interface ClientOptions {
   maxFrame: number;
   /** TCP without TLS (the server must run with --plain). */
   plain: boolean;
+  /** Retry a lost connection with backoff (never after a certificate failure). */
+  reconnect: boolean;
 }
 
 /** Help text of the client. */
@@ -52,6 +54,8 @@ Options:
   --framing F       le32 (default), be32 or line: must match the server
   --max-frame BYTES largest message accepted (default 16777216)
   --plain           plain TCP without TLS (the server must use --plain too)
+  --reconnect       when the connection is lost, retry with exponential backoff and
+                    jitter (at most 15 s apart) and carry on; never after a certificate error
   --help            show this help
 
 Messages go to stdout; status and errors go to stderr.`;
@@ -67,6 +71,7 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
     framing: { type: "string" },
     "max-frame": { type: "string" },
     plain: { type: "boolean" },
+    reconnect: { type: "boolean" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
@@ -83,5 +88,6 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
       ? DEFAULT_MAX_FRAME
       : parseMaxFrame(values["max-frame"]),
     plain: values.plain ?? false,
+    reconnect: values.reconnect ?? false,
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The client's session: send messages (from stdin lines or `--send`), print every message
  * received, half-close when there is nothing more to send, and finish when the server closes.
+ * With `--reconnect`, a lost connection is retried with backoff and sending resumes with the
+ * next unsent message; a certificate failure is never retried.
  *
  * @example
  * ```ts
@@ -17,7 +19,9 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
-import { connectToServer, resolveCaFile } from "./connect.ts";
+import { backoffDelay } from "./backoff.ts";
+import { connectToServer, resolveCaFile, UntrustedServerError } from "./connect.ts";
+import { END_OF_INPUT, InputChannel } from "./input_channel.ts";
 import type { ClientOptions } from "./options.ts";
 
 /** Where the client's output goes (stdout for messages, stderr for status). */
@@ -33,8 +37,11 @@ const STANDARD_OUTPUT: ClientOutput = {
   status: (line) => console.error(line),
 };
 
-/** Most bytes queued for sending before reading more input waits. */
+/** Most bytes queued for sending before taking more input waits. */
 const SEND_QUEUE_LIMIT = 4 * 1024 * 1024;
+
+/** How one connection ended. */
+type Ending = "finished" | "closed by server" | "interrupted";
 
 /** Runs the client to its end; resolves when the server has closed the connection. */
 export async function runClient(
@@ -43,44 +50,86 @@ export async function runClient(
   output: ClientOutput = STANDARD_OUTPUT,
 ): Promise<void> {
   const caFile = options.plain ? undefined : await resolveCaFile(options.ca);
-  const conn = await connectToServer({ ...options, caFile });
-  output.status(
-    `connected to ${options.hostname}:${options.port}` +
-      (options.plain
-        ? " (plain TCP, not encrypted)"
-        : ` (TLS, trusting ${caFile ?? "system roots"})`),
-  );
+  const where = `${options.hostname}:${options.port}`;
+  const channel = options.mode === "listen"
+    ? undefined
+    : new InputChannel(options.mode === "send" ? options.messages : readLines(input));
+  const interrupt = new AbortController();
   const onInterrupt = () => {
     output.status("interrupted: closing");
-    conn.closeWrite().catch(() => {}).finally(() => conn.close());
+    interrupt.abort();
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
   try {
-    const receiving = printIncoming(conn, options, output);
-    if (options.mode !== "listen") {
-      const messages = options.mode === "send" ? toAsync(options.messages) : readLines(input);
-      sendAll(conn, messages, options).catch((error) => {
-        output.status(`sending stopped: ${describeError(error)}`);
-      });
+    for (let attempt = 0;; attempt++) {
+      let why: string;
+      try {
+        const conn = await connectToServer({ ...options, caFile });
+        attempt = 0;
+        output.status(
+          `connected to ${where}` +
+            (options.plain
+              ? " (plain TCP, not encrypted)"
+              : ` (TLS, trusting ${caFile ?? "system roots"})`),
+        );
+        const ending = await serveConnection(conn, channel, options, output, interrupt.signal);
+        if (ending !== "closed by server" || !options.reconnect) return;
+        why = "the server closed the connection";
+      } catch (error) {
+        if (!options.reconnect || error instanceof UntrustedServerError) throw error;
+        why = describeError(error);
+      }
+      const delay = backoffDelay(attempt);
+      output.status(
+        `${why}; reconnecting in ${(delay / 1000).toFixed(2)} s (attempt ${attempt + 1})`,
+      );
+      if (!(await sleep(delay, interrupt.signal))) return;
     }
-    await receiving;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
-    try {
-      conn.close();
-    } catch {
-      // closed already
-    }
   }
 }
 
-async function sendAll(
+/** Sends and receives on one connection until it ends. */
+async function serveConnection(
   conn: Deno.Conn,
-  messages: AsyncIterable<string>,
+  channel: InputChannel | undefined,
   options: ClientOptions,
-): Promise<void> {
+  output: ClientOutput,
+  interrupted: AbortSignal,
+): Promise<Ending> {
+  const closed = new AbortController();
+  const onInterrupt = () => conn.closeWrite().catch(() => {}).finally(() => closeQuietly(conn));
+  interrupted.addEventListener("abort", onInterrupt, { once: true });
+  let inputEnded = false;
+  const sending = channel
+    ? sendFromChannel(conn, channel, options, closed.signal).then((ended) => inputEnded = ended)
+    : Promise.resolve();
+  try {
+    await printIncoming(conn, options, output);
+    if (interrupted.aborted) return "interrupted";
+    await sending.catch(() => {});
+    return inputEnded ? "finished" : "closed by server";
+  } finally {
+    closed.abort();
+    interrupted.removeEventListener("abort", onInterrupt);
+    closeQuietly(conn);
+    sending.catch((error) => output.status(`sending stopped: ${describeError(error)}`));
+  }
+}
+
+/** Sends messages from `channel` until input ends (then half-closes: true) or `stop` aborts. */
+async function sendFromChannel(
+  conn: Deno.Conn,
+  channel: InputChannel,
+  options: ClientOptions,
+  stop: AbortSignal,
+): Promise<boolean> {
   const queue = new OutboundQueue(conn, { maxPending: SEND_QUEUE_LIMIT });
-  for await (const message of messages) {
+  while (true) {
+    const message = await channel.take(stop);
+    if (message === undefined) return false;
+    if (message === END_OF_INPUT) break;
     queue.push(encodeFrame(message, options.framing));
     if (queue.full) await queue.hasRoom();
     if (queue.error !== undefined) throw queue.error;
@@ -89,8 +138,10 @@ async function sendAll(
   if (queue.error !== undefined) throw queue.error;
   // Half-close (TLS close_notify): the server echoes what is left, then closes.
   await conn.closeWrite();
+  return true;
 }
 
+/** Prints every message until the server ends the stream; throws `FatalError` if it breaks. */
 async function printIncoming(
   conn: Deno.Conn,
   options: ClientOptions,
@@ -110,9 +161,10 @@ async function printIncoming(
     if (error instanceof ProtocolError) {
       throw new FatalError(`the server broke the protocol: ${error.message}`);
     }
-    throw new FatalError(
-      `connection to ${options.hostname}:${options.port} lost: ${describeError(error)}`,
-    );
+    const reason = /close_notify/.test(describeError(error))
+      ? "the server went away without closing the connection (no TLS close_notify)"
+      : describeError(error);
+    throw new FatalError(`connection to ${options.hostname}:${options.port} lost: ${reason}`);
   }
 }
 
@@ -121,6 +173,26 @@ async function writeAll(sink: { write(bytes: Uint8Array): Promise<number> }, byt
   while (written < bytes.length) written += await sink.write(bytes.subarray(written));
 }
 
-async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
+/** Waits `ms`; false when `signal` aborted first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
+  }
 }

@@ -108,6 +108,11 @@ Deno.test("runtime failures print one clear line and exit 1", async () => {
   assertEquals(untrusted.code, 1);
   assertOneCleanLine(untrusted.stderr, /UnknownIssuer\): pass --ca/);
 
+  const neverRetried = await runProgram("client.ts", ["--port", port, "--listen", "--reconnect"]);
+  assertEquals(neverRetried.code, 1, "a certificate failure is not retried");
+  assertOneCleanLine(neverRetried.stderr, /UnknownIssuer\): pass --ca/);
+  assert(!neverRetried.stderr.includes("reconnecting"), neverRetried.stderr);
+
   const missingCa = await runProgram("client.ts", ["--port", port, "--ca", "/nonexistent.pem"]);
   assertEquals(missingCa.code, 1);
   assertOneCleanLine(missingCa.stderr, /cannot read CA file \/nonexistent\.pem/);
