@@ -70,6 +70,7 @@ export class FrameDecoder {
   #start = 0;
   #end = 0;
   #lastReadFilled = false;
+  #lastReadSmall = true;
   #failed: ProtocolError | undefined;
 
   /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
@@ -107,6 +108,7 @@ export class FrameDecoder {
   commit(count: number): FrameBatch {
     if (this.#failed) throw this.#failed;
     this.#lastReadFilled = this.#end + count === this.#buffer.length;
+    this.#lastReadSmall = count < this.#buffer.length / 4;
     this.#end += count;
     return this.#framing === "line" ? this.#parseLines() : this.#parseLengthPrefixed();
   }
@@ -225,8 +227,9 @@ export class FrameDecoder {
     const pending = this.#end - this.#start;
     if (pending === 0) {
       this.#start = this.#end = 0;
-      // Quiet connection holding a big buffer: give the memory back.
-      if (capacity > this.#initialSize && !this.#lastReadFilled) this.#resize(this.#initialSize);
+      // Traffic died down (a read used under a quarter of a big buffer): give the memory back.
+      // Not on every partial read: steady traffic would reallocate back and forth.
+      if (capacity > this.#initialSize && this.#lastReadSmall) this.#resize(this.#initialSize);
       else if (this.#lastReadFilled && capacity < this.#maxReadSize) {
         this.#resize(Math.min(capacity * 2, this.#maxReadSize));
       }
