@@ -124,8 +124,9 @@ export function markdownTable(report: BenchReport): string {
     `for the reference.`,
   ];
   notes.push(
-    "CPU 0 busy % counts everything on the server's core; well above server CPU % means other " +
-      "load shared that core during the run, and the figure understates the server.",
+    "CPU 0 busy % is everything that ran on the server's core (kernel network work and other " +
+      "processes included): near 100% with server CPU % well below it means the server shared " +
+      "its core, and its figure is understated.",
   );
   if (saturated) {
     notes.push(

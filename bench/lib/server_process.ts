@@ -45,6 +45,10 @@ function command(kind: ServerKind, certs: BenchCerts): string[] {
     certs.key,
   ];
   if (kind === "reference") return ["node", "bench/reference/server.mjs", ...flags];
+  // As `deno task server` runs it (--allow-ffi lets it force-close sockets
+  // for its handshake timeout), minus the HTTPS/WebSocket side, which the
+  // reference does not have and whose fixed default port may be taken, and
+  // with no connection cap so 10,000 fan-out clients are all admitted.
   return [
     Deno.execPath(),
     "run",
@@ -53,8 +57,12 @@ function command(kind: ServerKind, certs: BenchCerts): string[] {
     "--allow-write",
     "--allow-sys",
     "--allow-env",
+    "--allow-ffi",
     "server.ts",
     ...flags,
+    "--no-ws",
+    "--max-connections",
+    "0",
   ];
 }
 

@@ -505,9 +505,9 @@ static void run_loop(Done done, Tick tick, const char* what) {
   }
 }
 
-// Busy and total jiffies of CPUs 0 and 1 from /proc/stat. Whatever else keeps
-// the server's CPU busy (other tenants of the machine) shows up as busy time
-// the server did not use, which explains a server below 100% of its core.
+// Busy and total jiffies of CPUs 0 and 1 from /proc/stat: everything that ran
+// there (other processes, interrupts, a hypervisor's steal), so a server
+// below 100% of its core can be told apart from one that shared it.
 static void cpu_jiffies(double busy[2], double total[2]) {
   busy[0] = busy[1] = total[0] = total[1] = 0;
   FILE* f = fopen("/proc/stat", "r");
@@ -521,7 +521,7 @@ static void cpu_jiffies(double busy[2], double total[2]) {
       double all = 0;
       for (auto x : v) all += x;
       total[cpu] = all;
-      busy[cpu] = all - v[3] - v[4];  // minus idle and iowait
+      busy[cpu] = all - v[3] - v[4];  // everything but idle and iowait
     }
   }
   fclose(f);
