@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { BackgroundProgram, CLIENT_PERMISSIONS, ServerProcess } from "./processes.ts";
 import { connectToServer } from "../client/connect.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 import { encodeFrame } from "../protocol/framing.ts";
@@ -250,4 +251,69 @@ Deno.test("soak: broadcasts under echo load reach every healthy client in order;
 
   for (const client of healthy) await client.finish();
   await server.shutdown();
+});
+
+Deno.test("soak: clients with --reconnect outlive a server killed by SIGKILL and carry on after its restart on the same port", async () => {
+  const certsDir = await Deno.makeTempDir({ prefix: "tlspush-reconnect-" });
+  const first = await ServerProcess.start(["--certs-dir", certsDir, "--no-ws"]);
+  const port = String(first.port);
+  const common = ["--port", port, "--ca", `${certsDir}/ca.pem`, "--reconnect"];
+  const listeners = [0, 1].map(() =>
+    BackgroundProgram.denoRun("client.ts", ["--listen", ...common], CLIENT_PERMISSIONS)
+  );
+  const sender = BackgroundProgram.denoRun("client.ts", common, CLIENT_PERMISSIONS);
+  const connected = (server: ServerProcess) =>
+    server.stdout.filter((line) => / connected from 127\.0\.0\.1:/.test(line)).length;
+  await waitFor(() => connected(first) === 3, 20_000, "three clients on the first server");
+  await sender.type("one");
+  await sender.waitForLine(/^one$/);
+  await first.type("before");
+  for (const client of [...listeners, sender]) await client.waitForLine(/^before$/);
+
+  first.kill("SIGKILL");
+  assertEquals((await first.exited()).signal, "SIGKILL");
+  // Each client notices, says so on stderr, and keeps retrying while nobody listens.
+  for (const client of [...listeners, sender]) {
+    for (
+      const attempt of [
+        /lost: .*; reconnecting in \d+\.\d\d s \(attempt 1\)/,
+        /connection refused .*; reconnecting in \d+\.\d\d s \(attempt 2\)/,
+      ]
+    ) {
+      await waitFor(
+        () => client.stderr.find((line) => attempt.test(line)),
+        15_000,
+        `${attempt} on stderr:\n${client.stderr.join("\n")}`,
+      );
+    }
+  }
+
+  // Same port, same certs directory: the CA the clients trust is reused, the leaf is new.
+  const second = await ServerProcess.start(["--certs-dir", certsDir, "--no-ws", "--port", port]);
+  assertEquals(String(second.port), port);
+  assert(second.stdout.some((line) => /using the CA /.test(line)), second.stdout.join("\n"));
+  await waitFor(() => connected(second) === 3, 30_000, "the three clients back, by themselves");
+  await second.type("after");
+  for (const client of [...listeners, sender]) await client.waitForLine(/^after$/);
+  await sender.type("two"); // sending resumes on the new connection
+  await sender.waitForLine(/^two$/);
+
+  for (const listener of listeners) listener.kill("SIGINT");
+  await sender.endInput(); // half-close: the server closes it after the last echo
+  const expectations: [BackgroundProgram, string[]][] = [
+    [listeners[0], ["before", "after"]],
+    [listeners[1], ["before", "after"]],
+    [sender, ["one", "before", "after", "two"]],
+  ];
+  for (const [client, expected] of expectations) {
+    const status = await client.exited();
+    assertEquals(status.code, 0, client.stderr.join("\n"));
+    assertEquals(client.stdout, expected, "nothing lost, nothing repeated");
+    assert(
+      !client.stderr.some((line) => /Stack backtrace|Uncaught/.test(line)),
+      client.stderr.join("\n"),
+    );
+  }
+  assertEquals((await second.stop()).code, 0);
+  await Deno.remove(certsDir, { recursive: true });
 });
