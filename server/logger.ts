@@ -12,6 +12,7 @@
 /** Writes timestamped event lines. */
 export class Logger {
   readonly #write: (line: string) => void;
+  readonly #listeners = new Set<(line: string) => void>();
   /** Whether per-message lines are wanted (`--verbose`). */
   readonly verbose: boolean;
 
@@ -23,7 +24,26 @@ export class Logger {
 
   /** Logs one event. */
   info(event: string): void {
-    this.#write(`${new Date().toISOString()} ${event}`);
+    const line = `${new Date().toISOString()} ${event}`;
+    this.#write(line);
+    for (const listener of this.#listeners) listener(line);
+  }
+
+  /**
+   * Calls `listener` with every line logged from now on (the dashboard's live log); returns the
+   * function that stops it.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * const logger = new Logger();
+   * const stop = logger.subscribe((line) => console.error(line));
+   * stop();
+   * ```
+   */
+  subscribe(listener: (line: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Logs one error event. */

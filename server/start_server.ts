@@ -20,6 +20,7 @@ import type { ServerOptions } from "./options.ts";
 import { closeQuietly, formatAddress, StreamSession } from "./stream_session.ts";
 import { SocketReaper } from "./socket_reaper.ts";
 import { startTrafficReport } from "./traffic_report.ts";
+import { startWebServer, type WebServer } from "../web/web_server.ts";
 import { describeError } from "../cli/errors.ts";
 
 /** A server that is accepting clients. */
@@ -30,6 +31,8 @@ export interface RunningServer {
   readonly address: Deno.NetAddr;
   /** PEM of the CA clients should trust, when the certificate was generated. */
   readonly caPath: string | undefined;
+  /** The HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`), unless `--no-ws`. */
+  readonly web: WebServer | undefined;
   /** Pushes one message to every connected client; returns how many. */
   broadcast(message: string): number;
   /** Stops accepting, flushes every client's queue, closes every connection. */
@@ -54,6 +57,15 @@ export async function startServer(
     `listening on ${formatAddress(address)} (${options.plain ? "plain TCP" : "TLS"}, ` +
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
   );
+  let web: WebServer | undefined;
+  if (options.ws) {
+    try {
+      web = startWebEndpoint(options, tls, hub, logger, address, (text) => running.broadcast(text));
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
   if (options.plain) {
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
@@ -93,9 +105,10 @@ export async function startServer(
   })();
   const stopReport = startTrafficReport(hub, logger, TRAFFIC_REPORT_MS);
 
-  return {
+  const running: RunningServer = {
     hub,
     address,
+    web,
     caPath: tls?.caPath,
     broadcast(message: string): number {
       const count = hub.broadcast(message);
@@ -113,14 +126,50 @@ export async function startServer(
       } catch {
         // already closed
       }
+      const webStopped = web?.shutdown(options.drainMs);
       stopReport();
       await accepting;
       const peers = new Set([...hub.peers(), ...sessions.keys()]);
       await Promise.all([...peers].map((peer) => peer.shutdown(options.drainMs)));
       await Promise.all(sessions.values());
+      await webStopped;
       logger.info("stopped");
     },
   };
+  return running;
+}
+
+/** Starts the HTTPS/WebSocket endpoint and logs its address and the dashboard URL. */
+function startWebEndpoint(
+  options: ServerOptions,
+  tls: Certificate | undefined,
+  hub: Hub,
+  logger: Logger,
+  tlsAddress: Deno.NetAddr,
+  broadcast: (text: string) => number,
+): WebServer {
+  const web = startWebServer({
+    ...options,
+    port: options.wsPort,
+    tls,
+    hub,
+    logger,
+    adminToken: options.adminToken,
+    broadcast,
+    server: `${options.plain ? "tcp" : "tls"} ${formatAddress(tlsAddress)}`,
+  });
+  const scheme = options.plain ? "ws" : "wss";
+  logger.info(
+    `${scheme} listening on ${formatAddress(web.address)} (browser client ${web.origin}/, ` +
+      `WebSocket clients ${scheme}${web.origin.slice(web.origin.indexOf(":"))}/ws)`,
+  );
+  // The only line that ever shows the token, and only when the server made it up.
+  logger.info(
+    web.auth.generated
+      ? `dashboard: ${web.origin}/admin?token=${web.auth.token}`
+      : `dashboard: ${web.origin}/admin (token from --admin-token or TLSPUSH_ADMIN_TOKEN)`,
+  );
+  return web;
 }
 
 interface Certificate {

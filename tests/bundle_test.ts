@@ -22,7 +22,9 @@ async function deno(args: string[]): Promise<{ code: number; output: string }> {
 
 /** Starts `server` in `dir`, sends a message with `client`, checks the echo and a clean stop. */
 async function roundTrip(dir: string, server: string[], client: string[]): Promise<void> {
-  const listenArgs = ["--hostname", "127.0.0.1", "--port", "0", "--certs-dir", "certs"];
+  const listenArgs = [
+    ...["--hostname", "127.0.0.1", "--port", "0", "--ws-port", "0", "--certs-dir", "certs"],
+  ];
   const running = new BackgroundProgram([...server, ...listenArgs], dir);
   const line = await running.waitForLine(/listening on 127\.0\.0\.1:\d+/);
   const port = line.match(/:(\d+) /)![1];

@@ -50,7 +50,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
   const log: string[] = [];
   const logger = new Logger({ verbose: options.verbose, write: (line) => log.push(line) });
   const server = await startServer(
-    { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, certsDir, ...options },
+    { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, wsPort: 0, certsDir, ...options },
     logger,
   );
   return Object.assign(server, {

@@ -143,7 +143,7 @@ export class ServerProcess extends BackgroundProgram {
       "run",
       ...SERVER_PERMISSIONS,
       "server.ts",
-      ...["--hostname", "127.0.0.1", "--port", "0", ...args],
+      ...["--hostname", "127.0.0.1", "--port", "0", "--ws-port", "0", ...args],
     ]);
     const line = await server.waitForLine(/listening on 127\.0\.0\.1:\d+/);
     server.port = Number(line.match(/listening on 127\.0\.0\.1:(\d+)/)![1]);

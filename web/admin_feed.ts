@@ -1,0 +1,145 @@
+/**
+ * The dashboard's live feed (`/admin/ws`): on connect the recent server log and a stats
+ * snapshot, then a snapshot every second and each log line as it is written; the dashboard
+ * sends back `{"type":"broadcast","text":...}` to push a message to every client.
+ *
+ * Server to dashboard, one JSON object per WebSocket message:
+ * `{type:"hello", server, log: string[], stats}`, `{type:"stats", stats}`, `{type:"log", line}`,
+ * `{type:"broadcast", clients}` (the answer to a broadcast) and `{type:"error", message}`.
+ *
+ * @example
+ * ```ts
+ * import { AdminFeed } from "./admin_feed.ts";
+ * // const feed = new AdminFeed({ hub, logger, startedAt, server, broadcast, redact, maxFrame });
+ * // feed.attach(socket); ... feed.close();
+ * ```
+ * @module
+ */
+import type { Hub } from "../hub/hub.ts";
+import type { Logger } from "../server/logger.ts";
+import { takeStats } from "./stats.ts";
+
+/** What the feed needs from the server. */
+export interface AdminFeedConfig {
+  /** The connected clients. */
+  hub: Hub;
+  /** The server log, streamed to the dashboards. */
+  logger: Logger;
+  /** When the server started. */
+  startedAt: Date;
+  /** A one-line description of the server shown in the dashboard's header. */
+  server: string;
+  /** Pushes a message to every client; returns how many. */
+  broadcast(text: string): number;
+  /** Removes secrets from a log line before it leaves the server. */
+  redact(line: string): string;
+  /** Largest broadcast accepted, in UTF-8 bytes. */
+  maxFrame: number;
+  /** How often stats are pushed, in ms (default 1000). */
+  intervalMs?: number;
+}
+
+/** Log lines a dashboard gets when it connects. */
+const HISTORY_LINES = 200;
+
+/** A dashboard further behind than this misses updates instead of piling them up. */
+const MAX_BUFFERED = 1024 * 1024;
+
+/** Every open dashboard connection and what they are sent. */
+export class AdminFeed {
+  readonly #config: AdminFeedConfig;
+  readonly #sockets = new Set<WebSocket>();
+  readonly #history: string[] = [];
+  readonly #unsubscribe: () => void;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  /** Starts recording the log; pushes stats while a dashboard is connected. */
+  constructor(config: AdminFeedConfig) {
+    this.#config = config;
+    this.#unsubscribe = config.logger.subscribe((raw) => {
+      const line = config.redact(raw);
+      this.#history.push(line);
+      if (this.#history.length > HISTORY_LINES) this.#history.shift();
+      this.#send({ type: "log", line });
+    });
+    this.#timer = setInterval(() => {
+      if (this.#sockets.size > 0) this.#send({ type: "stats", stats: this.#stats() });
+    }, config.intervalMs ?? 1000);
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  /** Number of dashboards connected. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Serves one dashboard connection (fresh from `Deno.upgradeWebSocket`). */
+  attach(socket: WebSocket): void {
+    socket.onopen = () => {
+      this.#sockets.add(socket);
+      socket.send(JSON.stringify({
+        type: "hello",
+        server: this.#config.server,
+        log: this.#history,
+        stats: this.#stats(),
+      }));
+    };
+    socket.onmessage = (event) => this.#command(socket, event.data);
+    socket.onerror = () => {};
+    socket.onclose = () => this.#sockets.delete(socket);
+  }
+
+  /** Closes every dashboard connection and stops recording. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#unsubscribe();
+    for (const socket of this.#sockets) {
+      try {
+        socket.close(1001, "server shutting down");
+      } catch {
+        // closed already
+      }
+    }
+    this.#sockets.clear();
+  }
+
+  #stats() {
+    return takeStats(this.#config.hub, this.#config.startedAt);
+  }
+
+  #command(socket: WebSocket, data: unknown): void {
+    let command: { type?: unknown; text?: unknown };
+    try {
+      command = typeof data === "string" ? JSON.parse(data) : {};
+    } catch {
+      command = {};
+    }
+    if (command?.type !== "broadcast" || typeof command.text !== "string") {
+      reply(socket, { type: "error", message: "unknown command" });
+      return;
+    }
+    const bytes = new TextEncoder().encode(command.text).length;
+    if (bytes > this.#config.maxFrame) {
+      reply(socket, {
+        type: "error",
+        message: `not sent: ${bytes} bytes is more than the maximum of ${this.#config.maxFrame}`,
+      });
+      return;
+    }
+    reply(socket, { type: "broadcast", clients: this.#config.broadcast(command.text) });
+  }
+
+  #send(message: unknown): void {
+    if (this.#sockets.size === 0) return;
+    const text = JSON.stringify(message);
+    for (const socket of this.#sockets) {
+      if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount < MAX_BUFFERED) {
+        socket.send(text);
+      }
+    }
+  }
+}
+
+function reply(socket: WebSocket, message: unknown): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}

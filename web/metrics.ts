@@ -1,0 +1,58 @@
+/**
+ * `/metrics` in the Prometheus text exposition format (version 0.0.4): the server's totals,
+ * the clients connected by transport, and the bytes queued to them.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { renderMetrics } from "./metrics.ts";
+ * import { takeStats } from "./stats.ts";
+ * renderMetrics(takeStats(new Hub(), new Date()));
+ * // "# HELP tlspush_connected_clients Clients connected now, by transport.\n..."
+ * ```
+ * @module
+ */
+import { type ServerStats, TRANSPORTS } from "./stats.ts";
+
+/** The media type Prometheus scrapes. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Renders `stats` as Prometheus text. */
+export function renderMetrics(stats: ServerStats): string {
+  const lines: string[] = [];
+  const metric = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: [labels: string, value: number][],
+  ) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const { totals } = stats;
+  metric(
+    "tlspush_connected_clients",
+    "gauge",
+    "Clients connected now, by transport.",
+    TRANSPORTS.map((transport) => [`{transport="${transport}"}`, stats.byTransport[transport]]),
+  );
+  metric("tlspush_messages_received_total", "counter", "Messages received from clients.", [
+    ["", totals.messagesIn],
+  ]);
+  metric("tlspush_received_bytes_total", "counter", "Payload bytes received from clients.", [
+    ["", totals.bytesIn],
+  ]);
+  metric("tlspush_messages_sent_total", "counter", "Messages sent to clients.", [
+    ["", totals.messagesOut],
+  ]);
+  metric("tlspush_sent_bytes_total", "counter", "Payload bytes sent to clients.", [
+    ["", totals.bytesOut],
+  ]);
+  metric("tlspush_queued_bytes", "gauge", "Bytes waiting to be written to clients.", [
+    ["", stats.queuedBytes],
+  ]);
+  metric("tlspush_start_time_seconds", "gauge", "When the server started (Unix time).", [
+    ["", stats.startedAt / 1000],
+  ]);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,225 @@
+// The operator dashboard of tlspush (served at /admin): live clients, a traffic chart (uPlot,
+// served by the server itself), the server log and a broadcast box, all fed by /admin/ws.
+// Everything shown is set with textContent: nothing from the server is parsed as HTML.
+
+const $ = (id) => document.getElementById(id);
+const stateBadge = $("state");
+
+/** Seconds of history in the chart (one point a second). */
+const CHART_POINTS = 120;
+/** Lines kept in the log view. */
+const MAX_LOG_LINES = 500;
+
+function setState(state, label = state) {
+  stateBadge.dataset.state = state;
+  stateBadge.textContent = label;
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function formatCount(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+
+function formatDuration(ms) {
+  const s = Math.floor(ms / 1000);
+  const parts = [[Math.floor(s / 86400), "d"], [Math.floor(s / 3600) % 24, "h"], [
+    Math.floor(s / 60) % 60,
+    "m",
+  ], [s % 60, "s"]];
+  const first = parts.findIndex(([value]) => value > 0);
+  return parts.slice(first === -1 ? 3 : first, (first === -1 ? 3 : first) + 2)
+    .map(([value, unit]) => `${value}${unit}`).join(" ");
+}
+
+// --- chart -------------------------------------------------------------------------------
+const chartBox = $("chart");
+const chartData = [[], [], []]; // time (s), messages/s, bytes/s
+const chart = new globalThis.uPlot(
+  {
+    width: Math.max(300, chartBox.clientWidth),
+    height: 240,
+    cursor: { drag: { x: false, y: false } },
+    legend: { live: true },
+    scales: {
+      x: { time: true },
+      msgs: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] },
+      bytes: { range: (_u, _min, max) => [0, Math.max(1024, max * 1.1)] },
+    },
+    series: [
+      {},
+      {
+        label: "messages/s",
+        scale: "msgs",
+        stroke: "#2563eb",
+        width: 2,
+        fill: "rgba(37, 99, 235, 0.08)",
+        value: (_u, v) => v == null ? "–" : formatCount(v),
+      },
+      {
+        label: "bytes/s",
+        scale: "bytes",
+        stroke: "#db2777",
+        width: 2,
+        value: (_u, v) => v == null ? "–" : `${formatBytes(v)}/s`,
+      },
+    ],
+    axes: [
+      { stroke: "#6b7785", grid: { stroke: "#eef1f4" } },
+      {
+        scale: "msgs",
+        stroke: "#2563eb",
+        grid: { stroke: "#eef1f4" },
+        size: 60,
+        values: (_u, ticks) => ticks.map(formatCount),
+      },
+      {
+        scale: "bytes",
+        side: 1,
+        stroke: "#db2777",
+        grid: { show: false },
+        size: 70,
+        values: (_u, ticks) => ticks.map((t) => formatBytes(t)),
+      },
+    ],
+  },
+  chartData,
+  chartBox,
+);
+new ResizeObserver(() => {
+  chart.setSize({ width: Math.max(300, chartBox.clientWidth), height: 240 });
+}).observe(chartBox);
+
+let previous;
+function addRates(stats) {
+  if (previous && stats.time > previous.time) {
+    const seconds = (stats.time - previous.time) / 1000;
+    const t = stats.totals;
+    const p = previous.totals;
+    const messages = (t.messagesIn - p.messagesIn + t.messagesOut - p.messagesOut) / seconds;
+    const bytes = (t.bytesIn - p.bytesIn + t.bytesOut - p.bytesOut) / seconds;
+    chartData[0].push(stats.time / 1000);
+    chartData[1].push(messages);
+    chartData[2].push(bytes);
+    if (chartData[0].length > CHART_POINTS) { for (const series of chartData) series.shift(); }
+    chart.setData(chartData);
+    chartBox.dataset.points = String(chartData[0].length);
+    $("rate-messages").textContent = formatCount(messages);
+    $("rate-bytes").textContent = formatBytes(bytes);
+  }
+  previous = stats;
+}
+
+// --- tiles and clients ---------------------------------------------------------------------
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+function showStats(stats) {
+  addRates(stats);
+  const t = stats.totals;
+  $("connected").textContent = String(stats.connected);
+  $("connected-detail").textContent = `tls ${stats.byTransport.tls + stats.byTransport.tcp} · ` +
+    `ws ${stats.byTransport.ws}`;
+  $("totals").textContent = `${formatCount(t.messagesIn)} / ${formatCount(t.messagesOut)}`;
+  $("totals-bytes").textContent = `${formatBytes(t.bytesIn)} / ${formatBytes(t.bytesOut)}`;
+  $("uptime").textContent = formatDuration(stats.time - stats.startedAt);
+  $("queued").textContent = `${formatBytes(stats.queuedBytes)} queued`;
+  $("clients-count").textContent = stats.connected === 0 ? "none" : `${stats.connected} connected`;
+  const rows = stats.peers.map((peer) => {
+    const row = document.createElement("tr");
+    row.dataset.id = String(peer.id);
+    row.dataset.transport = peer.transport;
+    cell(row, `#${peer.id}`);
+    const badge = document.createElement("span");
+    badge.className = `transport ${peer.transport}`;
+    badge.textContent = peer.transport;
+    cell(row, "").append(badge);
+    cell(row, peer.address, "mono");
+    const since = new Date(peer.since);
+    cell(row, since.toLocaleTimeString()).title = since.toISOString();
+    cell(row, formatCount(peer.messagesIn), "num");
+    cell(row, formatBytes(peer.bytesIn), "num");
+    cell(row, formatCount(peer.messagesOut), "num");
+    cell(row, formatBytes(peer.bytesOut), "num");
+    cell(row, formatBytes(peer.queuedBytes), "num");
+    return row;
+  });
+  $("clients").tBodies[0].replaceChildren(...rows);
+}
+
+// --- log -----------------------------------------------------------------------------------
+const serverLog = $("server-log");
+function addLogLines(lines) {
+  const atBottom = serverLog.scrollTop + serverLog.clientHeight >= serverLog.scrollHeight - 4;
+  for (const line of lines) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    if (/ error: /.test(line)) item.className = "error";
+    serverLog.append(item);
+  }
+  while (serverLog.childElementCount > MAX_LOG_LINES) serverLog.firstElementChild.remove();
+  if (atBottom) serverLog.scrollTop = serverLog.scrollHeight;
+}
+
+// --- feed ----------------------------------------------------------------------------------
+/** @type {WebSocket | undefined} */
+let feed;
+let retryMs = 500;
+
+function connectFeed() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/admin/ws`);
+  feed = ws;
+  setState("connecting");
+  ws.addEventListener("open", () => {
+    retryMs = 500;
+    setState("connected", "live");
+  });
+  ws.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "hello") {
+      $("server").textContent = message.server;
+      serverLog.replaceChildren();
+      addLogLines(message.log);
+      previous = undefined;
+      showStats(message.stats);
+    } else if (message.type === "stats") {
+      showStats(message.stats);
+    } else if (message.type === "log") {
+      addLogLines([message.line]);
+    } else if (message.type === "broadcast") {
+      $("broadcast-result").textContent = `Sent to ${message.clients} client` +
+        `${message.clients === 1 ? "" : "s"}.`;
+    } else if (message.type === "error") {
+      $("broadcast-result").textContent = message.message;
+    }
+  });
+  ws.addEventListener("close", () => {
+    if (feed !== ws) return;
+    feed = undefined;
+    setState("error", "disconnected: retrying");
+    setTimeout(connectFeed, retryMs);
+    retryMs = Math.min(retryMs * 2, 10_000);
+  });
+}
+
+$("broadcast-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("broadcast");
+  if (!feed || feed.readyState !== WebSocket.OPEN || input.value === "") return;
+  feed.send(JSON.stringify({ type: "broadcast", text: input.value }));
+  input.value = "";
+  input.focus();
+});
+
+connectFeed();

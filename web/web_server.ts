@@ -1,0 +1,241 @@
+/**
+ * The HTTPS + WebSocket endpoint (`--ws-port`, default 9003), served by `Deno.serve` with the
+ * server's certificate:
+ *
+ * | path | what | who |
+ * |---|---|---|
+ * | `/` | the browser client | anyone |
+ * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked) |
+ * | `/admin` | the operator dashboard | admin token |
+ * | `/admin/ws` | the dashboard's live feed | admin token (Origin checked) |
+ * | `/metrics` | Prometheus text | admin token |
+ *
+ * Every response carries a strict Content-Security-Policy (scripts and styles from this server
+ * only, no inline script), `nosniff`, no referrer and no framing.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
+ * import { startWebServer } from "./web_server.ts";
+ * const hub = new Hub();
+ * const web = startWebServer({
+ *   hostname: "127.0.0.1", port: 0, tls: undefined, hub, logger: new Logger(),
+ *   maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, adminToken: undefined,
+ *   broadcast: (text) => hub.broadcast(text), server: "tlspush",
+ * });
+ * await web.shutdown(1000);
+ * ```
+ * @module
+ */
+import { describeError, FatalError } from "../cli/errors.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Logger } from "../server/logger.ts";
+import { formatAddress } from "../server/stream_session.ts";
+import { withinDeadline } from "../util/deadline.ts";
+import { AdminAuth } from "./admin_auth.ts";
+import { AdminFeed } from "./admin_feed.ts";
+import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { originAllowed } from "./origin.ts";
+import { takeStats } from "./stats.ts";
+import { WebSocketPeer } from "./ws_peer.ts";
+
+/** What the web endpoint needs from the server. */
+export interface WebServerConfig {
+  /** Address to bind. */
+  hostname: string;
+  /** Port (0 picks a free one). */
+  port: number;
+  /** Certificate and key (PEM); undefined serves plain HTTP (`--plain`). */
+  tls: { cert: string; key: string } | undefined;
+  /** The hub WebSocket clients join. */
+  hub: Hub;
+  /** The server log. */
+  logger: Logger;
+  /** Largest message accepted, in UTF-8 bytes. */
+  maxFrame: number;
+  /** Most bytes unsent to a client before it is cut off. */
+  maxPending: number;
+  /** Whether client messages also go to every other client. */
+  relay: boolean;
+  /** The admin token; undefined generates one. */
+  adminToken: string | undefined;
+  /** Pushes an operator message to every client (and logs it); returns how many. */
+  broadcast(text: string): number;
+  /** One line naming the server, for the dashboard header. */
+  server: string;
+}
+
+/** A running web endpoint. */
+export interface WebServer {
+  /** The address actually bound. */
+  readonly address: Deno.NetAddr;
+  /** `https://HOST:PORT` (or `http://` with `--plain`), with a host name browsers can use. */
+  readonly origin: string;
+  /** The admin token guard (its token, and whether it was generated). */
+  readonly auth: AdminAuth;
+  /** Stops accepting, closes WebSocket clients (flushing for at most `drainMs`) and dashboards. */
+  shutdown(drainMs: number): Promise<void>;
+}
+
+/** Starts serving; throws `FatalError` when the port cannot be bound. */
+export function startWebServer(config: WebServerConfig): WebServer {
+  const startedAt = new Date();
+  const peers = new Set<WebSocketPeer>();
+  const secure = config.tls !== undefined;
+  // `auth` and `feed` are made once the port is known, before any request can arrive.
+  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response => {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return respond(405, "method not allowed\n", { allow: "GET, HEAD" });
+    }
+    if (path === "/ws") {
+      if (!isUpgrade(request)) {
+        return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
+      }
+      if (!originAllowed(request)) return respond(403, "origin not allowed\n");
+      const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const peer = new WebSocketPeer(socket, remoteAddr, config);
+      peers.add(peer);
+      peer.closed.then(() => peers.delete(peer));
+      return response;
+    }
+    if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
+      if (!auth.accepts(request)) {
+        return respond(401, "admin token required: open the dashboard URL the server printed\n", {
+          "www-authenticate": 'Bearer realm="tlspush"',
+        });
+      }
+      if (path === "/admin/ws") {
+        if (!isUpgrade(request)) return respond(426, "WebSocket only\n", { upgrade: "websocket" });
+        if (!originAllowed(request)) return respond(403, "origin not allowed\n");
+        const { socket, response } = Deno.upgradeWebSocket(request);
+        feed.attach(socket);
+        return response;
+      }
+      if (path === "/metrics") {
+        return respond(200, renderMetrics(takeStats(config.hub, startedAt)), {
+          "content-type": METRICS_CONTENT_TYPE,
+        });
+      }
+      if (auth.inQuery(request)) {
+        // Move the token from the address bar (and history) into an HttpOnly cookie.
+        return respond(303, "", {
+          location: "/admin",
+          "set-cookie": auth.sessionCookie(secure),
+        });
+      }
+      return serveAsset(ADMIN_PAGE, request, ADMIN_CSP);
+    }
+    if (path === "/" || path === "/index.html") return serveAsset(CLIENT_PAGE, request, CLIENT_CSP);
+    const asset = ASSETS.get(path);
+    if (asset) return serveAsset(asset, request, ADMIN_CSP);
+    return respond(404, "not found\n");
+  };
+
+  const where = `${config.hostname}:${config.port}`;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.hostname,
+      port: config.port,
+      ...config.tls,
+      onListen: () => {},
+      onError: (error) => {
+        config.logger.error(`web request failed: ${describeError(error)}`);
+        return respond(500, "internal error\n");
+      },
+    }, handler);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new FatalError(`cannot listen on ${where} (--ws-port): address already in use`);
+    }
+    throw new FatalError(`cannot listen on ${where} (--ws-port): ${describeError(error)}`);
+  }
+  const address = server.addr;
+  const auth = new AdminAuth(config.adminToken, address.port);
+  const token = auth.token;
+  const feed = new AdminFeed({
+    hub: config.hub,
+    logger: config.logger,
+    startedAt,
+    server: config.server,
+    broadcast: config.broadcast,
+    redact: (line) => line.replaceAll(token, "<admin token>"),
+    maxFrame: config.maxFrame,
+  });
+  const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    origin,
+    auth,
+    shutdown(drainMs: number): Promise<void> {
+      stopping ??= (async () => {
+        const stopped = server.shutdown(); // stops accepting; waits for open requests
+        feed.close();
+        await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
+        await withinDeadline(stopped, 2000);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Scripts and styles from this server only; no inline script, no plugins, no framing. */
+const BASE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The dashboard talks to this server only. */
+const ADMIN_CSP = `${BASE_CSP}; connect-src 'self'`;
+
+/** The client page may be pointed at another tlspush server's `wss://` address. */
+const CLIENT_CSP = `${BASE_CSP}; connect-src 'self' wss:`;
+
+function respond(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body === "" ? null : body, {
+    status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      ...securityHeaders(ADMIN_CSP),
+      ...headers,
+    },
+  });
+}
+
+function serveAsset(asset: Asset, request: Request, csp: string): Response {
+  return new Response(request.method === "HEAD" ? null : asset.body, {
+    headers: {
+      "content-type": asset.contentType,
+      "content-length": String(asset.body.length),
+      "cache-control": "no-store",
+      ...securityHeaders(csp),
+    },
+  });
+}
+
+function securityHeaders(csp: string): Record<string, string> {
+  return {
+    "content-security-policy": csp,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+  };
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** A host name for URLs a browser can open: a wildcard address becomes `localhost`. */
+function browsableHost(address: Deno.NetAddr): string {
+  if (address.hostname === "0.0.0.0" || address.hostname === "::") return "localhost";
+  return formatAddress({ ...address, port: 0 }).replace(/:0$/, "");
+}
