@@ -16,9 +16,12 @@ import { type ServerKind, type ServerProcess, startServer } from "./lib/server_p
 import { GROUPS, settings } from "./lib/scenarios.ts";
 import { buildReport, type Collected, markdownTable } from "./lib/report.ts";
 
-const USAGE = `usage: deno task bench [--full] [--only tlspush|reference] [--out FILE]
+const USAGE =
+  `usage: deno task bench [--full] [--only tlspush|reference] [--group NAME] [--out FILE]
   --full        longer runs and 10,000 fan-out clients (default: quick, under 4 minutes)
   --only KIND   run one server only (ratios are then null)
+  --group NAME  run one scenario group only (${GROUPS.map((g) => g.name).join(", ")})
+  --profile DIR write a V8 CPU profile of each tlspush server run into DIR
   --out FILE    where to write the JSON (default bench/results/latest.json)`;
 
 const benchDir = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
@@ -37,6 +40,8 @@ function parseFlags() {
       options: {
         full: { type: "boolean", default: false },
         only: { type: "string" },
+        group: { type: "string" },
+        profile: { type: "string" },
         out: { type: "string", default: `${benchDir}/results/latest.json` },
         help: { type: "boolean", default: false },
       },
@@ -51,7 +56,9 @@ function parseFlags() {
     const kinds: ServerKind[] = values.only
       ? [values.only as ServerKind]
       : ["tlspush", "reference"];
-    return { full: values.full, kinds, out: values.out };
+    const groups = values.group ? GROUPS.filter((g) => g.name === values.group) : GROUPS;
+    if (groups.length === 0) usageError(`no scenario group named '${values.group}'`);
+    return { full: values.full, kinds, out: values.out, groups, profile: values.profile };
   } catch (err) {
     usageError((err as Error).message);
   }
@@ -116,12 +123,19 @@ async function main(): Promise<number> {
     const ceiling = await aesGcmCeilingMBs(flags.full ? 3 : 1);
     log(`AES-128-GCM one core: ${Math.round(ceiling)} MB/s`);
 
-    for (const group of GROUPS) {
+    for (const group of flags.groups) {
       for (const kind of flags.kinds) {
         log(`${group.name}: ${kind}`);
         const ctxLog = (msg: string) => log(`  ${kind}: ${msg}`);
         try {
-          const server = current = await startServer(kind, certs, root, tmp, group.name);
+          const server = current = await startServer(
+            kind,
+            certs,
+            root,
+            tmp,
+            group.name,
+            flags.profile,
+          );
           const figures = await group.run({ bin, ca: certs.ca, server, settings: s, log: ctxLog })
             .catch(async (err) => {
               throw new Error(await explain(err as Error, server));

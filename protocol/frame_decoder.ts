@@ -27,7 +27,7 @@ import {
   TruncatedFrameError,
 } from "./errors.ts";
 import { DEFAULT_MAX_FRAME, type Framing, HEADER_BYTES } from "./framing.ts";
-import { isValidUtf8 } from "./utf8.ts";
+import { isAscii, isValidUtf8 } from "./utf8.ts";
 
 /** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -55,6 +55,8 @@ export interface FrameBatch {
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
+/** Small reads in a row after which a grown read buffer shrinks back. */
+const SMALL_READS_BEFORE_SHRINK = 4;
 /** Compact before reading when less than this is free behind the buffered bytes. */
 const MIN_READ_ROOM = 1024;
 
@@ -70,7 +72,8 @@ export class FrameDecoder {
   #start = 0;
   #end = 0;
   #lastReadFilled = false;
-  #lastReadSmall = true;
+  /** Consecutive reads that used under a quarter of the buffer. */
+  #smallReads = 0;
   #failed: ProtocolError | undefined;
 
   /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
@@ -108,7 +111,8 @@ export class FrameDecoder {
   commit(count: number): FrameBatch {
     if (this.#failed) throw this.#failed;
     this.#lastReadFilled = this.#end + count === this.#buffer.length;
-    this.#lastReadSmall = count < this.#buffer.length / 4;
+    const readSize = Math.min(this.#buffer.length, this.#maxReadSize);
+    this.#smallReads = count < readSize / 4 ? this.#smallReads + 1 : 0;
     this.#end += count;
     return this.#framing === "line" ? this.#parseLines() : this.#parseLengthPrefixed();
   }
@@ -159,12 +163,7 @@ export class FrameDecoder {
       }
       const frameEnd = position + HEADER_BYTES + length;
       if (frameEnd > this.#end) break;
-      const payload = buffer.subarray(position + HEADER_BYTES, frameEnd);
-      if (this.#validateUtf8 && !isValidUtf8(payload)) {
-        error = new InvalidUtf8Error();
-        break;
-      }
-      payloads.push(payload);
+      payloads.push(buffer.subarray(position + HEADER_BYTES, frameEnd));
       position = frameEnd;
     }
     return this.#batch(payloads, batchStart, position, error);
@@ -191,10 +190,6 @@ export class FrameDecoder {
         error = new FrameTooLargeError(payload.length, this.#maxFrame);
         break;
       }
-      if (this.#validateUtf8 && !isValidUtf8(payload)) {
-        error = new InvalidUtf8Error();
-        break;
-      }
       payloads.push(payload);
       position = newline + 1;
     }
@@ -207,6 +202,17 @@ export class FrameDecoder {
     position: number,
     error: ProtocolError | undefined,
   ): FrameBatch {
+    // One native pass over the whole batch usually proves every payload valid (all ASCII);
+    // only otherwise is each payload checked, and the batch cut at the first invalid one.
+    if (this.#validateUtf8 && !isAscii(this.#buffer.subarray(batchStart, position))) {
+      const bad = payloads.findIndex((payload) => !isValidUtf8(payload));
+      if (bad !== -1) {
+        const header = this.#framing === "line" ? 0 : HEADER_BYTES;
+        position = payloads[bad].byteOffset - header;
+        payloads.length = bad;
+        error = new InvalidUtf8Error();
+      }
+    }
     this.#start = position;
     const wire = this.#buffer.subarray(batchStart, position);
     if (!error) return { payloads, wire };
@@ -227,10 +233,15 @@ export class FrameDecoder {
     const pending = this.#end - this.#start;
     if (pending === 0) {
       this.#start = this.#end = 0;
-      // Traffic died down (a read used under a quarter of a big buffer): give the memory back.
-      // Not on every partial read: steady traffic would reallocate back and forth.
-      if (capacity > this.#initialSize && this.#lastReadSmall) this.#resize(this.#initialSize);
-      else if (this.#lastReadFilled && capacity < this.#maxReadSize) {
+      // Traffic died down (reads keep using under a quarter of a big buffer): give the memory
+      // back. Not on one partial read: steady traffic would reallocate back and forth.
+      // A buffer made to fit one large frame goes as soon as that frame is out.
+      if (
+        capacity > this.#maxReadSize ||
+        (capacity > this.#initialSize && this.#smallReads >= SMALL_READS_BEFORE_SHRINK)
+      ) {
+        this.#resize(this.#initialSize);
+      } else if (this.#lastReadFilled && capacity < this.#maxReadSize) {
         this.#resize(Math.min(capacity * 2, this.#maxReadSize));
       }
       return;

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { isUtf8 } from "node:buffer";
+import { isAscii as nativeIsAscii, isUtf8 } from "node:buffer";
 import { InvalidUtf8Error } from "./errors.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -26,6 +26,11 @@ export function isValidUtf8(bytes: Uint8Array): boolean {
     if (i === bytes.length) return true;
   }
   return isUtf8(bytes);
+}
+
+/** True when every byte is below 0x80 (one native pass; ASCII is always valid UTF-8). */
+export function isAscii(bytes: Uint8Array): boolean {
+  return nativeIsAscii(bytes);
 }
 
 /** Decodes UTF-8 strictly; throws {@link InvalidUtf8Error} on any invalid byte. */

@@ -33,7 +33,7 @@ export interface ServerProcess {
   stop(): Promise<string | null>;
 }
 
-function command(kind: ServerKind, certs: BenchCerts): string[] {
+function command(kind: ServerKind, certs: BenchCerts, profileDir?: string): string[] {
   const flags = [
     "--hostname",
     "127.0.0.1",
@@ -58,6 +58,7 @@ function command(kind: ServerKind, certs: BenchCerts): string[] {
     "--allow-sys",
     "--allow-env",
     "--allow-ffi",
+    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
     "server.ts",
     ...flags,
     "--no-ws",
@@ -82,6 +83,7 @@ export async function startServer(
   root: string,
   tmp: string,
   tag: string,
+  profileDir?: string,
 ): Promise<ServerProcess> {
   const fifo = `${tmp}/${kind}-${tag}.stdin`;
   const logPath = `${tmp}/${kind}-${tag}.log`;
@@ -91,7 +93,7 @@ export async function startServer(
       "-c",
       `ulimit -n "$(ulimit -Hn)" && exec taskset -c ${SERVER_CPU} "$@" <"$FIFO" >"$LOG" 2>&1`,
       "bash",
-      ...command(kind, certs),
+      ...command(kind, certs, profileDir),
     ],
     cwd: root,
     env: { FIFO: fifo, LOG: logPath },
