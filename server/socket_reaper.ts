@@ -6,9 +6,9 @@
  * TCP and stays silent (or sends a ClientHello and then nothing) would hold the socket forever.
  * Measured here, moving TLS to `node:tls` to own the raw socket costs 2.4x to 4x in echo
  * throughput, so tlspush keeps `Deno.listenTls` and, for just those sockets, finds the file
- * descriptor through /proc (by the connection's addresses → socket inode → fd) and calls
- * `shutdown(2)` on it through FFI. The pending handshake then fails, Deno drops the stream and
- * the peer sees the connection close.
+ * descriptor whose addresses match the connection (`getsockname`/`getpeername` through FFI:
+ * Deno needs --allow-all to read /proc) and calls `shutdown(2)` on it. The pending handshake
+ * then fails, Deno drops the stream and the peer sees the connection close.
  *
  * This needs Linux and `--allow-ffi`; elsewhere {@link SocketReaper.available} is false and the
  * server says in its log that such sockets stay open until the peer leaves.
@@ -17,33 +17,46 @@
  * ```ts
  * import { SocketReaper } from "./socket_reaper.ts";
  * const reaper = new SocketReaper();
- * // reaper.reap(conn) for a connection whose handshake timed out
+ * // await reaper.reap(conn) for a connection whose handshake timed out
  * ```
  * @module
  */
 
 const SHUT_RDWR = 2;
+const AF_INET = 2;
+const AF_INET6 = 10;
+/** fds are handed out lowest first: this many closed ones in a row means we are past the last. */
+const FD_GAP_LIMIT = 1024;
 
-type Libc = Deno.DynamicLibrary<{ shutdown: { parameters: ["i32", "i32"]; result: "i32" } }>;
+const SYMBOLS = {
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const;
+
+/** An endpoint as the kernel stores it: address bytes (IPv4 as v4-mapped IPv6) and port. */
+interface Endpoint {
+  address: string;
+  port: number;
+}
 
 /** Shuts down the sockets of connections Deno will not close, in batches. */
 export class SocketReaper {
-  #libc: Libc | undefined;
+  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
   /** Why force-closing is not possible here, if it is not. */
   readonly unavailableReason: string | undefined;
-  #pending: Deno.Conn[] = [];
-  #scheduled = false;
+  #pending = new Map<string, PromiseWithResolvers<boolean>>();
+  readonly #address = new Uint8Array(128);
+  readonly #length = new Uint32Array(1);
 
-  /** Loads `shutdown` from libc when the platform and permissions allow it. */
+  /** Loads the socket calls from libc when the platform and permissions allow it. */
   constructor() {
     if (Deno.build.os !== "linux") {
       this.unavailableReason = "force-closing sockets needs Linux";
       return;
     }
     try {
-      this.#libc = Deno.dlopen("libc.so.6", {
-        shutdown: { parameters: ["i32", "i32"], result: "i32" },
-      });
+      this.#libc = Deno.dlopen("libc.so.6", SYMBOLS);
     } catch (error) {
       this.unavailableReason = `force-closing sockets needs --allow-ffi (${(error as Error).name})`;
     }
@@ -55,113 +68,74 @@ export class SocketReaper {
   }
 
   /**
-   * Shuts down `conn`'s socket soon (requests made in the same tick share one scan of /proc).
-   * Resolves to whether the socket was found and shut down.
+   * Shuts down `conn`'s socket soon (requests made in the same tick share one scan of the
+   * descriptors). Resolves to whether the socket was found and shut down.
    */
   reap(conn: Deno.Conn): Promise<boolean> {
-    if (!this.#libc) return Promise.resolve(false);
-    this.#pending.push(conn);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      this.#batch = Promise.withResolvers<Set<Deno.Conn>>();
-      setTimeout(() => this.#flush(), 0);
+    const key = connectionKey(conn.localAddr as Deno.NetAddr, conn.remoteAddr as Deno.NetAddr);
+    if (!this.#libc || key === undefined) return Promise.resolve(false);
+    if (this.#pending.size === 0) setTimeout(() => this.#flush(), 0);
+    let request = this.#pending.get(key);
+    if (!request) {
+      request = Promise.withResolvers<boolean>();
+      this.#pending.set(key, request);
     }
-    const batch = this.#batch!;
-    return batch.promise.then((done) => done.has(conn));
+    return request.promise;
   }
-
-  #batch: PromiseWithResolvers<Set<Deno.Conn>> | undefined;
 
   #flush(): void {
-    const conns = this.#pending;
-    const batch = this.#batch!;
-    this.#pending = [];
-    this.#scheduled = false;
-    const done = new Set<Deno.Conn>();
-    try {
-      const inodes = findSocketInodes(conns);
-      const fds = inodes.size > 0 ? findSocketFds(new Set(inodes.values())) : new Map();
-      for (const [conn, inode] of inodes) {
-        const fd = fds.get(inode);
-        if (fd !== undefined && this.#libc!.symbols.shutdown(fd, SHUT_RDWR) === 0) done.add(conn);
+    const pending = this.#pending;
+    this.#pending = new Map();
+    let gap = 0;
+    for (let fd = 3; gap < FD_GAP_LIMIT && pending.size > 0; fd++) {
+      const peer = this.#endpoint(fd, "getpeername");
+      if (!peer) {
+        gap++;
+        continue;
       }
-    } catch {
-      // /proc unreadable: nothing could be closed
+      gap = 0;
+      const local = this.#endpoint(fd, "getsockname");
+      const key = local && `${format(local)} ${format(peer)}`;
+      const request = key && pending.get(key);
+      if (!request) continue;
+      pending.delete(key);
+      request.resolve(this.#libc!.symbols.shutdown(fd, SHUT_RDWR) === 0);
     }
-    batch.resolve(done);
+    for (const request of pending.values()) request.resolve(false);
+  }
+
+  /** The address bound to (`getsockname`) or connected to (`getpeername`) `fd`, if a socket. */
+  #endpoint(fd: number, call: "getsockname" | "getpeername"): Endpoint | undefined {
+    const address = this.#address;
+    this.#length[0] = address.length;
+    const length = new Uint8Array(this.#length.buffer);
+    if (this.#libc!.symbols[call](fd, address, length) !== 0) return undefined;
+    const view = new DataView(address.buffer);
+    const family = view.getUint16(0, true);
+    const port = view.getUint16(2, false);
+    if (family === AF_INET) return { address: mapped([...address.subarray(4, 8)]), port };
+    if (family === AF_INET6) return { address: [...address.subarray(8, 24)].join("."), port };
+    return undefined;
   }
 }
 
-/** Maps each connection to the inode of its socket, from /proc/net/tcp and tcp6. */
-function findSocketInodes(conns: Deno.Conn[]): Map<Deno.Conn, string> {
-  const wanted = new Map<string, Deno.Conn>();
-  for (const conn of conns) {
-    const local = conn.localAddr as Deno.NetAddr;
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    for (const v6 of [false, true]) {
-      const key = procKey(local, remote, v6);
-      if (key) wanted.set(key, conn);
-    }
-  }
-  const found = new Map<Deno.Conn, string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(table);
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      const conn = wanted.get(`${fields[1]} ${fields[2]}`);
-      if (conn) found.set(conn, fields[9]);
-    }
-  }
-  return found;
+function format(endpoint: Endpoint): string {
+  return `${endpoint.address}/${endpoint.port}`;
 }
 
-/** Maps socket inodes to this process's file descriptors. */
-function findSocketFds(inodes: Set<string>): Map<string, number> {
-  const fds = new Map<string, number>();
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    let target: string;
-    try {
-      target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
-    } catch {
-      continue; // closed meanwhile
-    }
-    const inode = target.match(/^socket:\[(\d+)\]$/)?.[1];
-    if (inode && inodes.has(inode)) fds.set(inode, Number(entry.name));
-  }
-  return fds;
+/** "LOCAL PEER" in the form {@link SocketReaper} compares, or undefined if not an IP address. */
+function connectionKey(local: Deno.NetAddr, peer: Deno.NetAddr): string | undefined {
+  const a = ipBytes(local.hostname);
+  const b = ipBytes(peer.hostname);
+  if (!a || !b) return undefined;
+  const endpoint = (bytes: number[], port: number) =>
+    format({ address: bytes.length === 4 ? mapped(bytes) : bytes.join("."), port });
+  return `${endpoint(a, local.port)} ${endpoint(b, peer.port)}`;
 }
 
-/** "LOCAL REMOTE" as /proc/net/tcp(6) prints them, or undefined if not expressible. */
-function procKey(local: Deno.NetAddr, remote: Deno.NetAddr, v6: boolean): string | undefined {
-  const a = procAddress(local, v6);
-  const b = procAddress(remote, v6);
-  return a && b ? `${a} ${b}` : undefined;
-}
-
-/** An address as the kernel prints it: each 32-bit word in host (little-endian) order. */
-function procAddress(addr: Deno.NetAddr, v6: boolean): string | undefined {
-  const bytes = ipBytes(addr.hostname);
-  if (!bytes) return undefined;
-  let raw: number[];
-  if (v6) {
-    raw = bytes.length === 16 ? bytes : [...Array(10).fill(0), 0xff, 0xff, ...bytes];
-  } else {
-    if (bytes.length === 4) raw = bytes;
-    else if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-      raw = bytes.slice(12);
-    } else return undefined;
-  }
-  let hex = "";
-  for (let word = 0; word < raw.length; word += 4) {
-    for (let i = 3; i >= 0; i--) hex += raw[word + i].toString(16).padStart(2, "0");
-  }
-  return `${hex.toUpperCase()}:${addr.port.toString(16).toUpperCase().padStart(4, "0")}`;
+/** IPv4 bytes as the v4-mapped IPv6 address, so both socket families compare alike. */
+function mapped(v4: number[]): string {
+  return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4].join(".");
 }
 
 /** Parses an IPv4 or IPv6 literal into its bytes. */

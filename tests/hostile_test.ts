@@ -243,15 +243,6 @@ const PROTOCOL_KINDS: Kind[] = [
   ),
 ];
 
-/**
- * Known server bug (reported, not patched here): with the permissions `deno task server` grants
- * (no --allow-all), Deno 2.9 refuses reads of /proc/net/tcp and /proc/self/fd ("Requires all
- * access"), so server/socket_reaper.ts never finds the socket of a peer stuck in its handshake:
- * the server logs "not completed within 0.5 s: abandoned: its socket was not found" and the
- * socket stays open. Set to false once the reaper works without /proc reads.
- */
-const REAPER_BLOCKED_BY_PROC_PERMISSIONS = true;
-
 /** Rounds measured after one warm-up round; each runs every kind this many times at once. */
 const ROUNDS = 8;
 const PER_KIND = 6;
@@ -265,12 +256,7 @@ Deno.test(
 
 Deno.test({
   name: `hostile peers: TCP that never starts TLS and a ClientHello then silence are dropped at ` +
-    `--handshake-timeout` +
-    (REAPER_BLOCKED_BY_PROC_PERMISSIONS
-      ? " (ignored: server bug, the socket reaper cannot read /proc without --allow-all, " +
-        "so such sockets are abandoned, not closed)"
-      : ""),
-  ignore: REAPER_BLOCKED_BY_PROC_PERMISSIONS,
+    `--handshake-timeout`,
   fn: () => hostileRounds([...HANDSHAKE_KINDS, ...PROTOCOL_KINDS]),
 });
 
