@@ -21,6 +21,7 @@ export const SERVER_PERMISSIONS = [
   "--allow-write",
   "--allow-sys=hostname",
   "--allow-ffi",
+  "--allow-env=TLSPUSH_ADMIN_TOKEN",
 ];
 export const CLIENT_PERMISSIONS = ["--allow-net", "--allow-read"];
 

@@ -45,7 +45,7 @@ const chart = new globalThis.uPlot(
     width: Math.max(300, chartBox.clientWidth),
     height: 240,
     cursor: { drag: { x: false, y: false } },
-    legend: { live: true },
+    legend: { live: false },
     scales: {
       x: { time: true },
       msgs: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] },
@@ -70,7 +70,13 @@ const chart = new globalThis.uPlot(
       },
     ],
     axes: [
-      { stroke: "#6b7785", grid: { stroke: "#eef1f4" } },
+      {
+        stroke: "#6b7785",
+        grid: { stroke: "#eef1f4" },
+        space: 70,
+        incrs: [1, 2, 5, 10, 15, 30, 60, 120],
+        values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()),
+      },
       {
         scale: "msgs",
         stroke: "#2563eb",
@@ -103,7 +109,7 @@ function addRates(stats) {
     const p = previous.totals;
     const messages = (t.messagesIn - p.messagesIn + t.messagesOut - p.messagesOut) / seconds;
     const bytes = (t.bytesIn - p.bytesIn + t.bytesOut - p.bytesOut) / seconds;
-    chartData[0].push(stats.time / 1000);
+    chartData[0].push(Math.round(stats.time / 1000));
     chartData[1].push(messages);
     chartData[2].push(bytes);
     if (chartData[0].length > CHART_POINTS) { for (const series of chartData) series.shift(); }
