@@ -75,6 +75,11 @@ export class FrameDecoder {
   /** Consecutive reads that used under a quarter of the buffer. */
   #smallReads = 0;
   #failed: ProtocolError | undefined;
+  /** Where the last batch's wire bytes lie in the buffer. */
+  #lastWireStart = 0;
+  #lastWireEnd = 0;
+  /** The buffer was handed to the caller by {@link takeWire}: the next read needs a new one. */
+  #surrendered = false;
 
   /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
   constructor(options: FrameDecoderOptions = {}) {
@@ -136,6 +141,18 @@ export class FrameDecoder {
       if (batch.error) return { payloads, wire: concatBytes(wire), error: batch.error };
     } while (offset < chunk.length);
     return { payloads, wire: concatBytes(wire) };
+  }
+
+  /**
+   * The last batch's wire bytes as a buffer the caller may keep (e.g. queue for writing). When
+   * they fill most of the read buffer (a large frame), the buffer itself is handed over instead
+   * of copied, and the decoder reads into a new one next time.
+   */
+  takeWire(): Uint8Array {
+    const wire = this.#buffer.subarray(this.#lastWireStart, this.#lastWireEnd);
+    if (wire.length < this.#buffer.length / 2) return wire.slice();
+    this.#surrendered = true;
+    return wire;
   }
 
   /** Declares the end of the stream: throws {@link TruncatedFrameError} if a frame is unfinished. */
@@ -214,6 +231,8 @@ export class FrameDecoder {
       }
     }
     this.#start = position;
+    this.#lastWireStart = batchStart;
+    this.#lastWireEnd = position;
     const wire = this.#buffer.subarray(batchStart, position);
     if (!error) return { payloads, wire };
     this.#failed = error;
@@ -229,6 +248,12 @@ export class FrameDecoder {
   }
 
   #makeRoom(): void {
+    if (this.#surrendered) {
+      this.#surrendered = false;
+      this.#resize(
+        this.#buffer.length > this.#maxReadSize ? this.#initialSize : this.#buffer.length,
+      );
+    }
     const capacity = this.#buffer.length;
     const pending = this.#end - this.#start;
     if (pending === 0) {

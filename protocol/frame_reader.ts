@@ -25,12 +25,15 @@ export interface ByteSource {
   read(buffer: Uint8Array): Promise<number | null>;
 }
 
-/** Yields each non-empty batch of complete frames; views are valid until the next iteration. */
+/**
+ * Yields each non-empty batch of complete frames; views are valid until the next iteration.
+ * Pass your own `decoder` to use its {@link FrameDecoder.takeWire} on each batch.
+ */
 export async function* readFrameBatches(
   source: ByteSource,
   options: FrameDecoderOptions = {},
+  decoder: FrameDecoder = new FrameDecoder(options),
 ): AsyncGenerator<FrameBatch, void, undefined> {
-  const decoder = new FrameDecoder(options);
   while (true) {
     const count = await source.read(decoder.readTarget());
     if (count === null) {

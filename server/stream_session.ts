@@ -12,6 +12,7 @@
  */
 import { UnframeableMessageError } from "../protocol/errors.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
 import type { Framing } from "../protocol/framing.ts";
 import type { Hub } from "../hub/hub.ts";
@@ -166,8 +167,9 @@ export class StreamSession implements Peer {
   async #serve(): Promise<void> {
     const { hub, logger, framing, maxFrame, relay, idleTimeoutMs } = this.#config;
     const source = idleTimeoutMs > 0 ? this.#watchIdle(idleTimeoutMs) : this.#conn;
+    const decoder = new FrameDecoder({ framing, maxFrame });
     try {
-      for await (const { payloads, wire } of readFrameBatches(source, { framing, maxFrame })) {
+      for await (const { payloads } of readFrameBatches(source, {}, decoder)) {
         let bytes = 0;
         for (const payload of payloads) bytes += payload.length;
         this.counters.messagesIn += payloads.length;
@@ -175,7 +177,7 @@ export class StreamSession implements Peer {
         hub.totals.messagesIn += payloads.length;
         hub.totals.bytesIn += bytes;
         // Echo every frame of this read in one write: the wire bytes are already the frames.
-        this.#queue.push(wire.slice());
+        this.#queue.push(decoder.takeWire());
         this.#countOut(payloads.length, bytes);
         if (logger.verbose) {
           for (const payload of payloads) {

@@ -203,3 +203,24 @@ Deno.test("line framing: CRLF is accepted, an overlong line is refused", () => {
   );
   assertThrows(() => encodeFrame("a\nb", "line"), Error, "newline");
 });
+
+Deno.test("takeWire copies a small batch and hands over a buffer filled by a large frame", () => {
+  const decoder = new FrameDecoder({ initialBufferSize: 150_000, maxReadBufferSize: 150_000 });
+  decoder.push(encodeFrame("small"));
+  const small = decoder.takeWire();
+  assertEquals(small, encodeFrame("small"));
+  // A large frame and the start of the next one arrive in one read.
+  const big = encodeFrame("B".repeat(100_000));
+  const next = encodeFrame("next");
+  const target = decoder.readTarget();
+  target.set(big);
+  target.set(next.subarray(0, 6), big.length);
+  assertEquals(decoder.commit(big.length + 6).payloads.length, 1);
+  const kept = decoder.takeWire();
+  assert(kept.length === big.length && kept.every((byte, i) => byte === big[i]));
+  // The decoder must not write into the buffer it handed over, and keeps the partial frame.
+  const rest = decoder.push(next.subarray(6));
+  assertEquals(rest.payloads.map((p) => text.decode(p)), ["next"]);
+  assert(kept.every((byte, i) => byte === big[i]), "the kept bytes are untouched");
+  assertEquals(small, encodeFrame("small"));
+});
