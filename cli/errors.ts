@@ -50,8 +50,8 @@ export async function runMain(
   Deno.exit(status);
 }
 
-/** One line for an error: its message, without the stack. */
+/** One line for an error: its message, without the stack or rustls's documentation links. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message.split("\n")[0];
-  return String(error);
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return message.replace(/: https:\/\/docs\.rs\/\S+/g, "");
 }

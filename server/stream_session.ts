@@ -44,6 +44,8 @@ export interface SessionConfig {
   idleTimeoutMs: number;
   /** Closes sockets Deno cannot close itself (unfinished handshakes). */
   reaper: SocketReaper;
+  /** How long closing waits for queued messages to be written, in ms. */
+  drainMs: number;
 }
 
 /** A client connection served until it closes. */
@@ -97,7 +99,7 @@ export class StreamSession implements Peer {
       }
     }
     hub.remove(this);
-    await this.#close(reason, 1000);
+    await this.#close(reason, this.#config.drainMs);
     const { messagesIn, messagesOut } = this.counters;
     logger.info(
       `client #${this.id} ${this.address} closed: ${this.#closeReason} ` +
