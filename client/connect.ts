@@ -114,7 +114,8 @@ export function handshakeAdvice(error: unknown, options: ConnectOptions): string
   return `TLS handshake with ${where} failed: ${message}`;
 }
 
-async function readCa(path: string): Promise<string> {
+/** Reads a CA file (PEM); throws `FatalError` saying what is wrong with it. */
+export async function readCa(path: string): Promise<string> {
   let pem: string;
   try {
     pem = await Deno.readTextFile(path);

@@ -35,6 +35,8 @@ export interface ClientOptions {
   plain: boolean;
   /** Retry a lost connection with backoff (never after a certificate failure). */
   reconnect: boolean;
+  /** `wss://` (or, with `--plain` servers, `ws://`) URL: talk WebSocket instead of TLS frames. */
+  webSocketUrl?: string;
 }
 
 /** Help text of the client. */
@@ -45,6 +47,9 @@ message; every message received (echoes and broadcasts) is printed on its own li
 At end of input the client finishes receiving, then exits when the server closes.
 
 Options:
+  --url URL         the server as a URL instead of --hostname/--port: tls://HOST:PORT (the
+                    default), tcp://HOST:PORT (--plain), or WebSocket: wss://HOST:PORT/ws
+                    (the server's --ws-port, default 9003), ws://HOST:PORT/ws (--plain)
   --hostname H      server host name (default localhost)
   --port N          server port (default 9002)
   --ca FILE         CA certificate to trust (default certs/ca.pem when it exists,
@@ -72,11 +77,23 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
     "max-frame": { type: "string" },
     plain: { type: "boolean" },
     reconnect: { type: "boolean" },
+    url: { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
   if (values.send && values.listen) throw new UsageError("--send and --listen exclude each other");
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
+  const target = values.url === undefined ? undefined : parseTarget(values.url);
+  if (target) {
+    for (const flag of ["hostname", "port", "plain"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--url and --${flag} exclude each other`);
+      }
+    }
+    if (target.webSocketUrl && values.framing !== undefined) {
+      throw new UsageError("--framing does not apply to a WebSocket (ws:// or wss://) --url");
+    }
+  }
   return {
     hostname: values.hostname ?? "localhost",
     port: values.port === undefined ? 9002 : parsePort(values.port),
@@ -89,5 +106,40 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
       : parseMaxFrame(values["max-frame"]),
     plain: values.plain ?? false,
     reconnect: values.reconnect ?? false,
+    ...target,
+  };
+}
+
+/** The parts of the options a `--url` sets. */
+type Target = Pick<ClientOptions, "hostname" | "port" | "plain" | "webSocketUrl">;
+
+/** Default ports of the URL schemes (wss and ws follow the web's defaults). */
+const SCHEME_PORTS: Record<string, number> = { "tls:": 9002, "tcp:": 9002, "wss:": 443, "ws:": 80 };
+
+/** Parses `--url`: tls://, tcp://, wss:// or ws://, with a host and an optional port. */
+function parseTarget(value: string): Target {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--url must be a URL such as wss://localhost:9003/ws, got '${value}'`);
+  }
+  if (!(url.protocol in SCHEME_PORTS)) {
+    throw new UsageError(
+      `--url must start with tls://, tcp://, wss:// or ws://, got '${url.protocol}//'`,
+    );
+  }
+  if (url.hostname === "") throw new UsageError(`--url needs a host name, got '${value}'`);
+  const webSocket = url.protocol === "wss:" || url.protocol === "ws:";
+  if (!webSocket && url.pathname !== "" && url.pathname !== "/") {
+    throw new UsageError(`a ${url.protocol}// --url has no path, got '${value}'`);
+  }
+  // new URL keeps brackets around IPv6 hosts; connecting wants the bare address.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    hostname,
+    port: url.port === "" ? SCHEME_PORTS[url.protocol] : Number(url.port),
+    plain: url.protocol === "tcp:" || url.protocol === "ws:",
+    webSocketUrl: webSocket ? url.href : undefined,
   };
 }

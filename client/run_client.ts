@@ -23,6 +23,7 @@ import { backoffDelay } from "./backoff.ts";
 import { connectToServer, resolveCaFile, UntrustedServerError } from "./connect.ts";
 import { END_OF_INPUT, InputChannel } from "./input_channel.ts";
 import type { ClientOptions } from "./options.ts";
+import { connectWebSocket, serveWebSocket } from "./ws_session.ts";
 
 /** Where the client's output goes (stdout for messages, stderr for status). */
 export interface ClientOutput {
@@ -64,15 +65,28 @@ export async function runClient(
     for (let attempt = 0;; attempt++) {
       let why: string;
       try {
-        const conn = await connectToServer({ ...options, caFile });
-        attempt = 0;
-        output.status(
-          `connected to ${where}` +
-            (options.plain
-              ? " (plain TCP, not encrypted)"
-              : ` (TLS, trusting ${caFile ?? "system roots"})`),
-        );
-        const ending = await serveConnection(conn, channel, options, output, interrupt.signal);
+        let ending: Ending;
+        if (options.webSocketUrl) {
+          const socket = await connectWebSocket(options.webSocketUrl, caFile);
+          attempt = 0;
+          output.status(
+            `connected to ${options.webSocketUrl}` +
+              (options.plain
+                ? " (WebSocket, not encrypted)"
+                : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`),
+          );
+          ending = await serveWebSocket(socket, channel, output.messages, interrupt.signal);
+        } else {
+          const conn = await connectToServer({ ...options, caFile });
+          attempt = 0;
+          output.status(
+            `connected to ${where}` +
+              (options.plain
+                ? " (plain TCP, not encrypted)"
+                : ` (TLS, trusting ${caFile ?? "system roots"})`),
+          );
+          ending = await serveConnection(conn, channel, options, output, interrupt.signal);
+        }
         if (ending !== "closed by server" || !options.reconnect) return;
         why = "the server closed the connection";
       } catch (error) {
