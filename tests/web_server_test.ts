@@ -123,3 +123,24 @@ Deno.test("the log names the wss port and the dashboard URL (with a generated to
   assert(dashboard[0].endsWith(`dashboard: https://127.0.0.1:${port}/admin?token=${token}`));
   await server.shutdown();
 });
+
+Deno.test("with --plain the web side is plain HTTP and ws://, on the same hub", async () => {
+  const server = await startTestServer({ plain: true });
+  assert(server.web!.origin.startsWith("http://"));
+  const port = server.web!.address.port;
+  await server.waitForLog(new RegExp(`ws listening on 127\\.0\\.0\\.1:${port} .*ws://`));
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  assertEquals(page.status, 200);
+  await page.body?.cancel();
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const received: string[] = [];
+  socket.onmessage = (event) => received.push(event.data);
+  await new Promise((resolve) => socket.onopen = resolve);
+  socket.send("plain echo");
+  await waitFor(() => received.length === 1, 5000, "the echo");
+  assertEquals(received, ["plain echo"]);
+  const closed = new Promise((resolve) => socket.onclose = resolve);
+  socket.close();
+  await closed;
+  await server.shutdown();
+});

@@ -214,9 +214,23 @@ function connectFeed() {
     if (feed !== ws) return;
     feed = undefined;
     setState("error", "disconnected: retrying");
-    setTimeout(connectFeed, retryMs);
+    setTimeout(retryFeed, retryMs);
     retryMs = Math.min(retryMs * 2, 10_000);
   });
+}
+
+/** Reconnects, unless the server is back with another token (it makes a new one at each start). */
+async function retryFeed() {
+  try {
+    const response = await fetch("/admin", { method: "HEAD", cache: "no-store" });
+    if (response.status === 401) {
+      setState("error", "signed out: open the dashboard link the server printed");
+      return;
+    }
+  } catch {
+    // the server is not back yet: try the WebSocket anyway, it fails the same way
+  }
+  connectFeed();
 }
 
 $("broadcast-form").addEventListener("submit", (event) => {
