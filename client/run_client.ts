@@ -121,6 +121,7 @@ async function serveConnection(
     : Promise.resolve();
   try {
     await printIncoming(conn, options, output);
+    closed.abort(); // the server has closed: stop waiting for input on this connection
     if (interrupted.aborted) return "interrupted";
     await sending.catch(() => {});
     return inputEnded ? "finished" : "closed by server";

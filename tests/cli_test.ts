@@ -86,6 +86,20 @@ Deno.test("operator lines reach every --listen client; SIGTERM closes them all c
   await Deno.remove(certsDir, { recursive: true });
 });
 
+Deno.test("an interactive client whose input is still open exits 0 when the server stops", async () => {
+  const certsDir = await tempCertsDir();
+  const server = await ServerProcess.start(["--certs-dir", certsDir]);
+  const args = ["--port", String(server.port), "--ca", `${certsDir}/ca.pem`];
+  const client = BackgroundProgram.denoRun("client.ts", args, CLIENT_PERMISSIONS);
+  await client.type("typed, not ended");
+  await client.waitForLine(/^typed, not ended$/);
+  assertEquals((await server.stop()).code, 0); // Ctrl-C on the server, input still open
+  const status = await client.exited(10_000);
+  assertEquals(status.code, 0, client.stderr.join("\n"));
+  assertEquals(client.stdout, ["typed, not ended"]);
+  await Deno.remove(certsDir, { recursive: true });
+});
+
 Deno.test("runtime failures print one clear line and exit 1", async () => {
   const certsDir = await tempCertsDir();
   const server = await ServerProcess.start(["--certs-dir", certsDir]);
