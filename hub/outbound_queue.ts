@@ -38,7 +38,12 @@ export class OutboundQueue {
   readonly #sink: ByteSink;
   readonly #maxPending: number;
   #frames: Uint8Array[] = [];
+  /** For each queued frame, whether it came through {@link offer} (counts against the limit). */
+  #offeredFlags: boolean[] = [];
   #pending = 0;
+  /** Bytes of offered frames queued or being written. */
+  #offered = 0;
+  #written = 0;
   #writing = false;
   #error: unknown;
   #waiters: (() => void)[] = [];
@@ -54,6 +59,11 @@ export class OutboundQueue {
     return this.#pending;
   }
 
+  /** Bytes written since the queue was made (progress, for drain deadlines). */
+  get written(): number {
+    return this.#written;
+  }
+
   /** The write error that stopped this queue, if any. */
   get error(): unknown {
     return this.#error;
@@ -65,19 +75,27 @@ export class OutboundQueue {
   }
 
   /**
-   * Queues `frame` unless that would pass the limit (a lone frame into an empty queue is always
-   * taken, so a message larger than the limit can still go). False means: slow consumer.
+   * Queues a pushed message (broadcast, relay) unless the offered bytes still waiting would pass
+   * the limit; a lone one is always taken, so a message larger than the limit can still go.
+   * Echoes do not count here: they are bounded by pausing the reader instead, so a client that
+   * sends one large message is not cut off by the next broadcast. False means: slow consumer.
    */
   offer(frame: Uint8Array): boolean {
-    if (this.#pending > 0 && this.#pending + frame.length > this.#maxPending) return false;
-    this.push(frame);
+    if (this.#offered > 0 && this.#offered + frame.length > this.#maxPending) return false;
+    this.#enqueue(frame, true);
+    this.#offered += frame.length;
     return true;
   }
 
   /** Queues `frame` whatever the limit (for echoes, whose reader then pauses). */
   push(frame: Uint8Array): void {
+    this.#enqueue(frame, false);
+  }
+
+  #enqueue(frame: Uint8Array, offered: boolean): void {
     if (this.#error !== undefined) return;
     this.#frames.push(frame);
+    this.#offeredFlags.push(offered);
     this.#pending += frame.length;
     if (!this.#writing) this.#drain();
   }
@@ -96,7 +114,9 @@ export class OutboundQueue {
   discard(reason: unknown = new Error("discarded")): void {
     this.#error ??= reason;
     this.#frames = [];
+    this.#offeredFlags = [];
     this.#pending = 0;
+    this.#offered = 0;
     this.#wake();
   }
 
@@ -104,12 +124,15 @@ export class OutboundQueue {
     this.#writing = true;
     try {
       while (this.#frames.length > 0 && this.#error === undefined) {
-        const chunk = this.#takeCoalesced();
+        const { chunk, offered } = this.#takeCoalesced();
         let written = 0;
         while (written < chunk.length) {
-          written += await this.#sink.write(written === 0 ? chunk : chunk.subarray(written));
+          const count = await this.#sink.write(written === 0 ? chunk : chunk.subarray(written));
+          written += count;
+          this.#written += count;
         }
         this.#pending -= chunk.length;
+        this.#offered -= offered;
         this.#wake();
       }
     } catch (error) {
@@ -119,19 +142,25 @@ export class OutboundQueue {
     }
   }
 
-  #takeCoalesced(): Uint8Array {
+  /** Takes frames from the front, up to one write's worth, joined; with their offered bytes. */
+  #takeCoalesced(): { chunk: Uint8Array; offered: number } {
     const frames = this.#frames;
-    let count = 1;
-    let size = frames[0].length;
-    while (count < frames.length && size + frames[count].length <= MAX_COALESCED_WRITE) {
+    const flags = this.#offeredFlags;
+    let count = 0;
+    let size = 0;
+    let offered = 0;
+    do {
       size += frames[count].length;
+      if (flags[count]) offered += frames[count].length;
       count++;
-    }
+    } while (count < frames.length && size + frames[count].length <= MAX_COALESCED_WRITE);
     if (count === frames.length) {
       this.#frames = [];
-      return concatBytes(frames);
+      this.#offeredFlags = [];
+      return { chunk: concatBytes(frames), offered };
     }
-    return concatBytes(frames.splice(0, count));
+    flags.splice(0, count);
+    return { chunk: concatBytes(frames.splice(0, count)), offered };
   }
 
   #changed(): Promise<void> {

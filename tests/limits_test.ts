@@ -1,5 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { encodeFrame } from "../protocol/framing.ts";
+import { readFrames } from "../protocol/frame_reader.ts";
 
 /** Resolves with what a raw socket sees next: EOF (null), an error name, or "open" if nothing. */
 async function nextEvent(conn: Deno.Conn, waitMs: number): Promise<string | null> {
@@ -90,5 +92,30 @@ Deno.test("a client that never reads is cut off as a slow consumer; others get e
   assert(!server.log.some((line) => /client #1 .* closed/.test(line)), "the healthy one stayed");
   stalled.close();
   await healthy.finish();
+  await server.shutdown();
+});
+
+Deno.test("a client echoing one message larger than --max-pending is not cut off by a broadcast", async () => {
+  const server = await startTestServer({ maxPending: 64 * 1024 });
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const conn = await Deno.startTls(tcp, {
+    hostname: "localhost",
+    caCerts: [await Deno.readTextFile(server.caFile)],
+  });
+  await conn.handshake();
+  // One legal 12 MiB message; its echo waits in the server's queue while we are not reading.
+  const large = encodeFrame("L".repeat(12 << 20));
+  let written = 0;
+  while (written < large.length) written += await conn.write(large.subarray(written));
+  await waitFor(() => server.hub.totals.messagesIn === 1, 20_000, "the message to arrive");
+  assertEquals(server.broadcast("small broadcast"), 1);
+  const received: number[] = [];
+  for await (const payload of readFrames(conn, { maxFrame: 16 << 20 })) {
+    received.push(payload.length);
+    if (received.length === 2) break;
+  }
+  assertEquals(received, [12 << 20, 15]);
+  assert(!server.log.some((line) => /slow consumer/.test(line)), server.log.join("\n"));
+  conn.close();
   await server.shutdown();
 });
