@@ -80,6 +80,8 @@ export class FrameDecoder {
   #lastWireEnd = 0;
   /** The buffer was handed to the caller by {@link takeWire}: the next read needs a new one. */
   #surrendered = false;
+  /** How much of the unfinished line (line framing) has been searched for its newline. */
+  #lineScanned = 0;
 
   /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
   constructor(options: FrameDecoderOptions = {}) {
@@ -192,14 +194,18 @@ export class FrameDecoder {
     const batchStart = this.#start;
     let position = batchStart;
     let error: ProtocolError | undefined;
+    // Bytes of the unfinished line already searched: a long line is scanned once, not per read.
+    let searchFrom = position + this.#lineScanned;
     while (position < this.#end) {
-      const newline = buffer.indexOf(NEWLINE, position);
-      if (newline === -1 || newline >= this.#end) {
+      const found = buffer.subarray(searchFrom, this.#end).indexOf(NEWLINE);
+      if (found === -1) {
+        this.#lineScanned = this.#end - position;
         if (this.#end - position > this.#maxFrame + 1) {
           error = new FrameTooLargeError(this.#end - position, this.#maxFrame);
         }
         break;
       }
+      const newline = searchFrom + found;
       let payloadEnd = newline;
       if (payloadEnd > position && buffer[payloadEnd - 1] === CARRIAGE_RETURN) payloadEnd--;
       const payload = buffer.subarray(position, payloadEnd);
@@ -208,7 +214,8 @@ export class FrameDecoder {
         break;
       }
       payloads.push(payload);
-      position = newline + 1;
+      position = searchFrom = newline + 1;
+      this.#lineScanned = 0;
     }
     return this.#batch(payloads, batchStart, position, error);
   }
@@ -250,9 +257,11 @@ export class FrameDecoder {
   #makeRoom(): void {
     if (this.#surrendered) {
       this.#surrendered = false;
-      this.#resize(
-        this.#buffer.length > this.#maxReadSize ? this.#initialSize : this.#buffer.length,
-      );
+      const size = this.#buffer.length > this.#maxReadSize
+        ? this.#initialSize
+        : this.#buffer.length;
+      // Room for what is already buffered of the next frame, and to read more.
+      this.#resize(Math.max(size, this.#end - this.#start + MIN_READ_ROOM));
     }
     const capacity = this.#buffer.length;
     const pending = this.#end - this.#start;

@@ -224,3 +224,28 @@ Deno.test("takeWire copies a small batch and hands over a buffer filled by a lar
   assert(kept.every((byte, i) => byte === big[i]), "the kept bytes are untouched");
   assertEquals(small, encodeFrame("small"));
 });
+
+Deno.test("line framing: a long line handed over by takeWire keeps the long line after it", () => {
+  const first = "a".repeat(300_000);
+  const second = "b".repeat(150_000);
+  const bytesOf = (value: string) => new TextEncoder().encode(value);
+  const direct = new FrameDecoder({ framing: "line", initialBufferSize: 4096 });
+  direct.push(bytesOf(first));
+  const target = direct.readTarget();
+  const rest = bytesOf("\n" + second.slice(0, 100_000));
+  target.set(rest);
+  assertEquals(direct.commit(rest.length).payloads.length, 1);
+  assert(target.length >= rest.length);
+  // Hands over the big buffer while 100 KB of the next line are pending.
+  assertEquals(direct.takeWire().length, first.length + 1);
+  const end = direct.push(bytesOf(second.slice(100_000) + "\n"));
+  assertEquals(end.payloads.map((p) => p.length), [second.length]);
+});
+
+Deno.test("line framing: a 4 MiB line arriving 4 KiB at a time, then the next line", () => {
+  const decoder = new FrameDecoder({ framing: "line", maxFrame: 4 << 20 });
+  const chunk = new Uint8Array(4096).fill(0x61);
+  for (let i = 0; i < 1024; i++) assertEquals(decoder.push(chunk).payloads.length, 0);
+  const lines = decoder.push(new TextEncoder().encode("\nnext\n"));
+  assertEquals(lines.payloads.map((p) => p.length), [4 << 20, 4]);
+});
