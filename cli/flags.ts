@@ -50,12 +50,19 @@ export function parseMaxFrame(value: string): number {
   return parseInteger(value, "--max-frame", 0, MAX_HEADER_LENGTH);
 }
 
+/** Longest duration a timer can wait (2^31 - 1 ms, about 24.8 days), in whole seconds. */
+export const MAX_SECONDS = 2_147_483;
+
 /** A duration in seconds (decimals allowed), returned in milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
   if (!/^\d+(\.\d+)?$/.test(value.trim())) {
     throw new UsageError(`${flag} must be a number of seconds, got '${value}'`);
   }
-  return Number(value) * 1000;
+  const seconds = Number(value);
+  if (seconds > MAX_SECONDS) {
+    throw new UsageError(`${flag} must be at most ${MAX_SECONDS} seconds, got ${value}`);
+  }
+  return seconds * 1000;
 }
 
 /** One of the wire framings. */

@@ -14,6 +14,7 @@
  * @module
  */
 import { describeError, FatalError } from "../cli/errors.ts";
+import { closeQuietly } from "../util/net.ts";
 
 /** Where and how to connect. */
 export interface ConnectOptions {
@@ -27,7 +28,10 @@ export interface ConnectOptions {
   plain?: boolean;
 }
 
-/** The server's certificate was refused: a configuration problem, never worth a retry. */
+/**
+ * The server's certificate was refused, or the CA to trust is unusable: a configuration problem,
+ * never worth a retry.
+ */
 export class UntrustedServerError extends FatalError {
   /** Creates the error with its advice. */
   constructor(message: string) {
@@ -68,7 +72,15 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
   }
   tcp.setNoDelay(true);
   if (options.plain) return tcp;
-  const tls = await Deno.startTls(tcp, { hostname, caCerts });
+  let tls: Deno.TlsConn;
+  try {
+    tls = await Deno.startTls(tcp, { hostname, caCerts });
+  } catch (error) {
+    closeQuietly(tcp); // startTls may have taken it over already
+    throw new UntrustedServerError(
+      `cannot use the CA file ${options.caFile}: ${describeError(error)}`,
+    );
+  }
   try {
     await tls.handshake();
   } catch (error) {
@@ -120,10 +132,10 @@ export async function readCa(path: string): Promise<string> {
   try {
     pem = await Deno.readTextFile(path);
   } catch (error) {
-    throw new FatalError(`cannot read CA file ${path}: ${describeError(error)}`);
+    throw new UntrustedServerError(`cannot read CA file ${path}: ${describeError(error)}`);
   }
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new FatalError(`CA file ${path} holds no PEM certificate`);
+    throw new UntrustedServerError(`CA file ${path} holds no PEM certificate`);
   }
   return pem;
 }

@@ -19,6 +19,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
+import { type ByteSink, closeQuietly, writeAll } from "../util/net.ts";
 import { backoffDelay } from "./backoff.ts";
 import { connectToServer, resolveCaFile, UntrustedServerError } from "./connect.ts";
 import { END_OF_INPUT, InputChannel } from "./input_channel.ts";
@@ -28,7 +29,7 @@ import { connectWebSocket, serveWebSocket } from "./ws_session.ts";
 /** Where the client's output goes (stdout for messages, stderr for status). */
 export interface ClientOutput {
   /** Receives printed messages, newline-terminated. */
-  messages: { write(bytes: Uint8Array): Promise<number> };
+  messages: ByteSink;
   /** Receives one status line. */
   status(line: string): void;
 }
@@ -41,8 +42,8 @@ const STANDARD_OUTPUT: ClientOutput = {
 /** Most bytes queued for sending before taking more input waits. */
 const SEND_QUEUE_LIMIT = 4 * 1024 * 1024;
 
-/** How one connection ended. */
-type Ending = "finished" | "closed by server" | "interrupted";
+/** How one connection (TLS, TCP or WebSocket) ended. */
+export type Ending = "finished" | "closed by server" | "interrupted";
 
 /** Runs the client to its end; resolves when the server has closed the connection. */
 export async function runClient(
@@ -183,11 +184,6 @@ async function printIncoming(
   }
 }
 
-async function writeAll(sink: { write(bytes: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  let written = 0;
-  while (written < bytes.length) written += await sink.write(bytes.subarray(written));
-}
-
 /** Waits `ms`; false when `signal` aborted first. */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
@@ -202,12 +198,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // closed already
-  }
 }

@@ -15,17 +15,10 @@
  */
 import { FatalError } from "../cli/errors.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
+import { type ByteSink, writeAll } from "../util/net.ts";
 import { handshakeAdvice, readCa, UntrustedServerError } from "./connect.ts";
 import { END_OF_INPUT, type InputChannel } from "./input_channel.ts";
-
-/** How one WebSocket connection ended (as `run_client.ts` counts endings). */
-export type WebSocketEnding = "finished" | "closed by server" | "interrupted";
-
-/** Where received messages are printed. */
-export interface MessageSink {
-  /** Receives printed messages, newline-terminated. */
-  write(bytes: Uint8Array): Promise<number>;
-}
+import type { Ending } from "./run_client.ts";
 
 /** Most bytes waiting in the socket before taking more input waits. */
 const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
@@ -81,9 +74,9 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
 export async function serveWebSocket(
   socket: WebSocket,
   channel: InputChannel | undefined,
-  messages: MessageSink,
+  messages: ByteSink,
   interrupted: AbortSignal,
-): Promise<WebSocketEnding> {
+): Promise<Ending> {
   let printing = Promise.resolve();
   socket.onmessage = (event) => {
     if (typeof event.data !== "string") return; // tlspush sends text only
@@ -135,11 +128,6 @@ async function sendFromChannel(
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
-}
-
-async function writeAll(sink: MessageSink, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await sink.write(bytes.subarray(written));
 }
 
 function closeQuietly(socket: WebSocket, code: number, reason: string): void {

@@ -17,12 +17,9 @@
  * @module
  */
 import { concatBytes } from "../protocol/bytes.ts";
+import type { ByteSink } from "../util/net.ts";
 
-/** Where queued bytes go: `Deno.Conn` is one. */
-export interface ByteSink {
-  /** Writes some of `bytes`; resolves to how many were written. */
-  write(bytes: Uint8Array): Promise<number>;
-}
+export type { ByteSink };
 
 /** Options of an {@link OutboundQueue}. */
 export interface OutboundQueueOptions {

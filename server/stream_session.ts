@@ -21,6 +21,7 @@ import { OutboundQueue } from "../hub/outbound_queue.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { describeError } from "../cli/errors.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import { closeQuietly, formatAddress } from "../util/net.ts";
 import { formatBytes, type Logger } from "./logger.ts";
 import type { SocketReaper } from "./socket_reaper.ts";
 
@@ -247,22 +248,5 @@ export class StreamSession implements Peer {
     }
     this.#queue.discard();
     closeQuietly(this.#conn);
-  }
-}
-
-/** `host:port`, with IPv6 hosts in brackets. */
-export function formatAddress(addr: Deno.Addr): string {
-  if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
-}
-
-/** Closes `conn`, ignoring that it may be closed already. */
-export function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
   }
 }

@@ -19,7 +19,18 @@ for (const program of ["server.ts", "client.ts"]) {
     assert(stdout.includes("--port N"));
   });
 
-  for (const args of [["--bogus"], ["--port", "abc"], ["--port", "70000"], ["--max-frame", "-1"]]) {
+  const serverOnly = program === "server.ts"
+    ? [["--handshake-timeout", "3000000"], ["--idle-timeout", "soon"], ["--handshake-timeout", "0"]]
+    : [];
+  for (
+    const args of [
+      ["--bogus"],
+      ["--port", "abc"],
+      ["--port", "70000"],
+      ["--max-frame", "-1"],
+      ...serverOnly,
+    ]
+  ) {
     Deno.test(`${program} ${args.join(" ")} is a usage error: one line, a hint, exit 2`, async () => {
       const { code, stdout, stderr } = await runProgram(program, args);
       assertEquals(code, 2);
@@ -126,6 +137,23 @@ Deno.test("runtime failures print one clear line and exit 1", async () => {
   assertEquals(neverRetried.code, 1, "a certificate failure is not retried");
   assertOneCleanLine(neverRetried.stderr, /UnknownIssuer\): pass --ca/);
   assert(!neverRetried.stderr.includes("reconnecting"), neverRetried.stderr);
+
+  const damagedCa = `${certsDir}/damaged-ca.pem`;
+  await Deno.writeTextFile(
+    damagedCa,
+    "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+  );
+  const damaged = await runProgram("client.ts", [
+    "--port",
+    port,
+    "--ca",
+    damagedCa,
+    "--listen",
+    "--reconnect",
+  ]);
+  assertEquals(damaged.code, 1, "a damaged CA file is not retried");
+  assertOneCleanLine(damaged.stderr, /cannot use the CA file .*damaged-ca\.pem/);
+  assert(!damaged.stderr.includes("reconnecting"), damaged.stderr);
 
   const missingCa = await runProgram("client.ts", ["--port", port, "--ca", "/nonexistent.pem"]);
   assertEquals(missingCa.code, 1);

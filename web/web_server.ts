@@ -31,7 +31,7 @@
 import { describeError, FatalError } from "../cli/errors.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../server/logger.ts";
-import { formatAddress } from "../server/stream_session.ts";
+import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";

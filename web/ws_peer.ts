@@ -22,7 +22,7 @@ import type { OutgoingMessage } from "../hub/message.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
 import { formatBytes, type Logger } from "../server/logger.ts";
-import { formatAddress } from "../server/stream_session.ts";
+import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 
 /** WebSocket close codes used here (RFC 6455, section 7.4.1). */

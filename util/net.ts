@@ -1,0 +1,42 @@
+/**
+ * Small helpers for connections shared by the server, the client and the web side.
+ *
+ * @example
+ * ```ts
+ * import { closeQuietly, formatAddress, writeAll } from "./net.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * await writeAll(conn, new Uint8Array([0, 0, 0, 0]));
+ * console.log(formatAddress(conn.remoteAddr)); // 127.0.0.1:9002
+ * closeQuietly(conn);
+ * ```
+ * @module
+ */
+
+/** Anything bytes can be written to, in part: `Deno.Conn`, `Deno.stdout`. */
+export interface ByteSink {
+  /** Writes some of `bytes`; resolves to how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Writes all of `bytes`, however many calls the sink needs. */
+export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await sink.write(bytes.subarray(written));
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+export function formatAddress(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** Closes `conn`, ignoring that it is closed already (or was taken over by `startTls`). */
+export function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
+  }
+}
