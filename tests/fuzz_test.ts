@@ -442,11 +442,6 @@ Deno.test("fuzz: readFrames over a connection with random short reads yields the
   );
 });
 
-// KNOWN BUG (reported to the lead): in line framing the read buffer of a line that has not
-// ended yet doubles whenever it is full, so it reaches up to twice --max-frame (32 MiB for a
-// 16 MiB limit) before the over-long line is refused: protocol/frame_decoder.ts, #makeRoom,
-// `if (frameSize === undefined && pending === capacity) wanted = Math.max(wanted, capacity * 2)`
-// is not capped at maxFrame + 2. This property fails until that is fixed.
 Deno.test("fuzz: the read buffer never grows past the read-buffer cap or one largest frame", () => {
   fc.assert(
     fc.property(
@@ -475,11 +470,6 @@ Deno.test("fuzz: the read buffer never grows past the read-buffer cap or one lar
   );
 });
 
-// KNOWN BUG (reported to the lead): after a protocol error the decoder "accepts nothing more",
-// but readTarget() (and so push()) still sizes the buffer for the refused header: a 1 GiB
-// header makes it allocate 1 GiB before commit() throws. protocol/frame_decoder.ts, readTarget /
-// #makeRoom / #pendingFrameSize do not check #failed. The server is safe today only because
-// readFrameBatches stops at the first error. This test fails until that is fixed.
 Deno.test("after a refused header the decoder never allocates what it claimed", () => {
   for (const framing of ["le32", "be32"] as const) {
     for (const length of [2 ** 30, 2 ** 31 - 1]) {

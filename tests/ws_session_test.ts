@@ -74,6 +74,14 @@ Deno.test("a wss --listen client and a TLS --listen client both get operator lin
     15_000,
     "two clients connected",
   );
+  // Each client says so itself before the broadcast goes out.
+  for (const listener of listeners) {
+    await waitFor(
+      () => listener.stderr.some((line) => line.startsWith("connected to")),
+      15_000,
+      `"connected to" from a listener; its stderr: ${listener.stderr.join(" | ")}`,
+    );
+  }
   await server.type("hello both transports");
   await server.waitForLine(/broadcast 21 B to 2 clients/);
   for (const listener of listeners) await listener.waitForLine(/^hello both transports$/);
