@@ -92,7 +92,8 @@ Options:
   --max-pending BYTES    bytes queued for one client before it is cut off (default 8388608)
   --relay                also send each client's message to every other client
   --plain                plain TCP without TLS (insecure: for tests and trusted networks)
-  --drain-timeout S      on shutdown, seconds to flush queued messages (default 5)
+  --drain-timeout S      seconds to flush a client's queue at shutdown, or without progress
+                         once it has half-closed (default 5)
   --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
   --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
   --idle-timeout S       close a client silent for S seconds (default: never)

@@ -100,7 +100,8 @@ export class StreamSession implements Peer {
       }
     }
     hub.remove(this);
-    await this.#close(reason, this.#config.drainMs);
+    // The peer ended (or broke the protocol): it gets what is queued as long as it keeps reading.
+    await this.#close(reason, this.#config.drainMs, true);
     const { messagesIn, messagesOut } = this.counters;
     logger.info(
       `client #${this.id} ${this.address} closed: ${this.#closeReason} ` +
@@ -232,13 +233,20 @@ export class StreamSession implements Peer {
     closeQuietly(this.#conn);
   }
 
-  /** Writes what is queued (for at most `drainMs`), sends close_notify, closes. */
-  async #close(reason: string, drainMs: number): Promise<void> {
+  /**
+   * Writes what is queued, sends close_notify, closes. The flush gets at most `drainMs` in all,
+   * or, `whileProgressing`, as long as each `drainMs` sees some bytes written.
+   */
+  async #close(reason: string, drainMs: number, whileProgressing = false): Promise<void> {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
     clearTimeout(this.#idleTimer);
     this.#config.hub.remove(this);
-    await withinDeadline(this.#queue.flushed(), drainMs);
+    let written: number;
+    do {
+      written = this.#queue.written;
+      await withinDeadline(this.#queue.flushed(), drainMs);
+    } while (whileProgressing && this.#queue.pending > 0 && this.#queue.written > written);
     if (this.#queue.pending === 0 && this.#queue.error === undefined) {
       try {
         await this.#conn.closeWrite();
