@@ -41,6 +41,8 @@ export interface ServerOptions {
   verbose: boolean;
   /** How long shutdown waits for queues to drain, in ms. */
   drainMs: number;
+  /** How often the traffic summary is logged while there is traffic, in ms (no flag). */
+  trafficReportMs: number;
   /** Most simultaneous connections (0: no limit). */
   maxConnections: number;
   /** A peer that has not finished the TLS handshake within this many ms is dropped. */
@@ -68,6 +70,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   plain: false,
   verbose: false,
   drainMs: 5000,
+  trafficReportMs: 10_000,
   maxConnections: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 0,
@@ -155,6 +158,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     drainMs: values["drain-timeout"] === undefined
       ? d.drainMs
       : parseSeconds(values["drain-timeout"], "--drain-timeout"),
+    trafficReportMs: d.trafficReportMs,
     maxConnections: values["max-connections"] === undefined
       ? d.maxConnections
       : parseInteger(values["max-connections"], "--max-connections", 0, 10_000_000),

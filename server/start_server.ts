@@ -40,9 +40,6 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** How often the traffic summary is logged while there is traffic. */
-const TRAFFIC_REPORT_MS = 10_000;
-
 /** Starts listening; throws `FatalError` for expected failures (port in use, bad certificate). */
 export async function startServer(
   options: ServerOptions,
@@ -104,7 +101,7 @@ export async function startServer(
       sessions.set(session, session.run().finally(() => sessions.delete(session)));
     }
   })();
-  const stopReport = startTrafficReport(hub, logger, TRAFFIC_REPORT_MS);
+  const stopReport = startTrafficReport(hub, logger, options.trafficReportMs);
 
   const running: RunningServer = {
     hub,

@@ -149,3 +149,18 @@ Deno.test("--verbose logs a line per received message, the default does not", as
     await server.shutdown();
   }
 });
+
+Deno.test("while there is traffic a periodic summary is logged, and none while quiet", async () => {
+  const server = await startTestServer({ trafficReportMs: 200 });
+  const client = await TestClient.connect(server);
+  await client.send("one", "two", "three");
+  await client.waitForMessages(3);
+  const line = await server.waitForLog(/traffic in the last 0\.2 s/);
+  assert(/in 3 messages \(11 B\), out 3 messages \(11 B\); 1 connected/.test(line), line);
+  const summaries = () => server.log.filter((l) => /traffic in the last/.test(l)).length;
+  const seen = summaries();
+  await new Promise((resolve) => setTimeout(resolve, 700)); // quiet for three intervals
+  assertEquals(summaries(), seen, "no summary without traffic");
+  await client.finish();
+  await server.shutdown();
+});
