@@ -212,9 +212,11 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, "PRIVATE KEY") + "\n";
 }
 
+/** Writes a private key: a new 0600 file renamed over the old one, never readable by others. */
 async function writeSecret(path: string, text: string): Promise<void> {
-  await Deno.writeTextFile(path, text, { mode: 0o600 });
-  await Deno.chmod(path, 0o600); // mode applies only on creation
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, text, { mode: 0o600, createNew: true });
+  await Deno.rename(temporary, path);
 }
 
 const USAGE = `Usage: deno task gen-cert [--certs-dir DIR] [--san NAME]...

@@ -146,7 +146,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     certsDir: values["certs-dir"] ?? d.certsDir,
     cert: values.cert,
     key: values.key,
-    sans: values.san ?? [],
+    sans: (values.san ?? []).map(parseSubjectAltName),
     maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
     framing: values.framing === undefined ? d.framing : parseFraming(values.framing),
     maxPending: values["max-pending"] === undefined
@@ -206,4 +206,22 @@ function positiveSeconds(value: string, flag: string): number {
   const ms = parseSeconds(value, flag);
   if (ms <= 0) throw new UsageError(`${flag} must be more than 0 seconds`);
   return ms;
+}
+
+/** A host name or IP address for the certificate; anything else is a usage error. */
+function parseSubjectAltName(name: string): string {
+  const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
+  if (ipv4) {
+    if (ipv4.slice(1).every((part) => Number(part) <= 255)) return name;
+  } else if (name.includes(":")) {
+    if (/^[0-9a-fA-F:.]+$/.test(name) && name.split("::").length <= 2) return name;
+  } else if (
+    name.length <= 253 &&
+    name.split(".").every((label) =>
+      /^(\*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/.test(label)
+    )
+  ) {
+    return name;
+  }
+  throw new UsageError(`--san must be a host name or an IP address, got '${name}'`);
 }

@@ -20,7 +20,13 @@ for (const program of ["server.ts", "client.ts"]) {
   });
 
   const serverOnly = program === "server.ts"
-    ? [["--handshake-timeout", "3000000"], ["--idle-timeout", "soon"], ["--handshake-timeout", "0"]]
+    ? [
+      ["--handshake-timeout", "3000000"],
+      ["--idle-timeout", "soon"],
+      ["--handshake-timeout", "0"],
+      ["--san", "999.1.1.1"],
+      ["--san", "bad name,CN=x"],
+    ]
     : [];
   for (
     const args of [

@@ -45,6 +45,17 @@ Deno.test("the leaf is a P-256 serverAuth end-entity certificate signed by the C
   await Deno.remove(certsDir, { recursive: true });
 });
 
+Deno.test("a key file left world-readable is replaced by a 0600 one, never loosened", async () => {
+  const certsDir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${certsDir}/server-key.pem`, "old", { mode: 0o644 });
+  await Deno.chmod(`${certsDir}/server-key.pem`, 0o644);
+  await ensureCertificates({ certsDir });
+  assertEquals((await Deno.stat(`${certsDir}/server-key.pem`)).mode! & 0o777, 0o600);
+  const leftovers = [...Deno.readDirSync(certsDir)].filter((entry) => entry.name.endsWith(".tmp"));
+  assertEquals(leftovers, []);
+  await Deno.remove(certsDir, { recursive: true });
+});
+
 Deno.test("a damaged CA file is reported with what to do, not silently replaced", async () => {
   const certsDir = await Deno.makeTempDir();
   await ensureCertificates({ certsDir });
