@@ -4,21 +4,9 @@
  * be downloaded, and is reported as ignored, with the reason in its name, where it cannot.
  */
 import { assertEquals } from "./assert.ts";
-import { BackgroundProgram } from "./processes.ts";
+import { BackgroundProgram, runDeno } from "./processes.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-async function deno(args: string[]): Promise<{ code: number; output: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: result.code, output: decode(result.stdout) + decode(result.stderr) };
-}
 
 /** Starts `server` in `dir`, sends a message with `client`, checks the echo and a clean stop. */
 async function roundTrip(dir: string, server: string[], client: string[]): Promise<void> {
@@ -44,7 +32,14 @@ Deno.test("bundled server and client run from a directory without the source tre
   const dir = await Deno.makeTempDir({ prefix: "tlspush-bundle-" });
   for (const name of ["server", "client"]) {
     const output = `${dir}/tlspush-${name}.js`;
-    const result = await deno(["bundle", "--platform", "deno", "--output", output, `${name}.ts`]);
+    const result = await runDeno([
+      "bundle",
+      "--platform",
+      "deno",
+      "--output",
+      output,
+      `${name}.ts`,
+    ]);
     assertEquals(result.code, 0, result.output);
   }
   const denoRun = [Deno.execPath(), "run", "--no-config", "--allow-net", "--allow-read=."];
@@ -67,7 +62,7 @@ const [serverCompile, clientCompile] = ["server.ts", "client.ts"].map((entry) =>
 );
 // Compiling the client first tells whether Deno's runtime base can be downloaded here; only
 // that failure makes the test ignored, any other one fails it.
-const probe = await deno(clientCompile);
+const probe = await runDeno(clientCompile);
 const downloadBlocked = probe.code === 0
   ? undefined
   : probe.output.match(/error sending request for url \([^)]*\)/)?.[0];
@@ -80,7 +75,7 @@ Deno.test({
   ignore: downloadBlocked !== undefined,
   async fn() {
     assertEquals(probe.code, 0, probe.output);
-    const result = await deno(serverCompile);
+    const result = await runDeno(serverCompile);
     assertEquals(result.code, 0, result.output);
     await roundTrip(compileDir, [`${compileDir}/tlspush-server`], [`${compileDir}/tlspush-client`]);
     await Deno.remove(compileDir, { recursive: true });

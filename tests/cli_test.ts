@@ -1,15 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, runProgram, ServerProcess } from "./processes.ts";
-import { waitFor } from "./helpers.ts";
-
-async function tempCertsDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "tlspush-cli-" });
-}
-
-function assertOneCleanLine(stderr: string, pattern: RegExp): void {
-  assert(pattern.test(stderr), `stderr matches ${pattern}: ${stderr}`);
-  assert(!/Stack backtrace|^\s+at /m.test(stderr), `no stack trace: ${stderr}`);
-}
+import { assertOneCleanLine, tempCertsDir, waitFor } from "./helpers.ts";
 
 for (const program of ["server.ts", "client.ts"]) {
   Deno.test(`${program} --help prints usage and exits 0`, async () => {

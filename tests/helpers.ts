@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { assert } from "./assert.ts";
 import { type RunningServer, startServer } from "../server/start_server.ts";
 import { SERVER_DEFAULTS, type ServerOptions } from "../server/options.ts";
 import { Logger } from "../server/logger.ts";
@@ -169,4 +170,27 @@ export function header(length: number, littleEndian = true): Uint8Array {
   const bytes = new Uint8Array(4);
   new DataView(bytes.buffer).setInt32(0, length, littleEndian);
   return bytes;
+}
+
+/** A fresh temporary certs directory (the server creates its CA there). */
+export async function tempCertsDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "tlspush-test-certs-" });
+}
+
+/** Fails unless `stderr` matches `pattern` and holds no stack trace. */
+export function assertOneCleanLine(stderr: string, pattern: RegExp): void {
+  assert(pattern.test(stderr), `stderr matches ${pattern}: ${stderr}`);
+  assert(!/Stack backtrace|^\s+at /m.test(stderr), `no stack trace: ${stderr}`);
+}
+
+/** A seeded PRNG (mulberry32): the same seed gives the same data on every run. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { assert, assertEquals } from "./assert.ts";
-import { header } from "./helpers.ts";
+import { header, prng } from "./helpers.ts";
 import { BackgroundProgram, SERVER_PERMISSIONS } from "./processes.ts";
 import { connectToServer } from "../client/connect.ts";
 import { concatBytes } from "../protocol/bytes.ts";
@@ -98,18 +98,6 @@ async function captureClientHello(caFile: string): Promise<Uint8Array> {
   const hello = received.slice(0, size);
   assertEquals([hello[0], hello[5]], [0x16, 0x01], "a handshake record holding a ClientHello");
   return hello;
-}
-
-/** A seeded PRNG (mulberry32), for reproducible garbage. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One hostile attempt: what it did, its local port, and the log line that must name it. */

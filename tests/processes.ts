@@ -167,3 +167,16 @@ async function collectLines(stream: ReadableStream<Uint8Array>, into: string[]):
   }
   if (rest) into.push(rest);
 }
+
+/** Runs `deno ARGS` from the repository root; returns the status and all output. */
+export async function runDeno(args: string[]): Promise<{ code: number; output: string }> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: result.code, output: decode(result.stdout) + decode(result.stderr) };
+}

@@ -7,23 +7,11 @@
  * @module
  */
 import { assert, assertEquals } from "./assert.ts";
-import { startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { prng, startTestServer, TestClient, waitFor } from "./helpers.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, ServerProcess } from "./processes.ts";
 import { connectToServer } from "../client/connect.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 import { encodeFrame } from "../protocol/framing.ts";
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same traffic on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Characters of 1 to 4 UTF-8 bytes, so payload sizes in bytes and in characters differ. */
 const ALPHABET = ["a", "Z", "0", " ", "~", "é", "ß", "Ж", "€", "✓", "日", "本", "🚀", "𝄞"];

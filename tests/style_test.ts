@@ -3,33 +3,20 @@
  * check of every entry point are clean (the same as `deno task check`).
  */
 import { assertEquals } from "./assert.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function deno(args: string[]): Promise<{ code: number; output: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: result.code, output: decode(result.stdout) + decode(result.stderr) };
-}
+import { runDeno } from "./processes.ts";
 
 Deno.test("deno fmt --check is clean", async () => {
-  const { code, output } = await deno(["fmt", "--check"]);
+  const { code, output } = await runDeno(["fmt", "--check"]);
   assertEquals(code, 0, output);
 });
 
 Deno.test("deno lint is clean", async () => {
-  const { code, output } = await deno(["lint"]);
+  const { code, output } = await runDeno(["lint"]);
   assertEquals(code, 0, output);
 });
 
 Deno.test("every entry point type-checks", async () => {
-  const { code, output } = await deno([
+  const { code, output } = await runDeno([
     "check",
     "server.ts",
     "client.ts",

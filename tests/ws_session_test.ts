@@ -5,13 +5,9 @@
  */
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, runProgram, ServerProcess } from "./processes.ts";
-import { waitFor } from "./helpers.ts";
+import { assertOneCleanLine, tempCertsDir, waitFor } from "./helpers.ts";
 import { parseClientArgs } from "../client/options.ts";
 import { UsageError } from "../cli/errors.ts";
-
-async function tempCertsDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "tlspush-ws-client-" });
-}
 
 /** Starts a server process and returns it with its `wss://` URL. */
 async function startServer(args: string[]): Promise<{ server: ServerProcess; url: string }> {
@@ -19,11 +15,6 @@ async function startServer(args: string[]): Promise<{ server: ServerProcess; url
   const line = await server.waitForLine(/wss listening on 127\.0\.0\.1:\d+/);
   const port = line.match(/wss listening on 127\.0\.0\.1:(\d+)/)![1];
   return { server, url: `wss://localhost:${port}/ws` };
-}
-
-function assertOneCleanLine(stderr: string, pattern: RegExp): void {
-  assert(pattern.test(stderr), `stderr matches ${pattern}: ${stderr}`);
-  assert(!/Stack backtrace|^\s+at /m.test(stderr), `no stack trace: ${stderr}`);
 }
 
 Deno.test("over wss, piped lines come back in order and the client exits 0", async () => {
