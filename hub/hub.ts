@@ -45,7 +45,10 @@ export class Hub {
     this.#peers.delete(peer);
   }
 
-  /** Sends one message to every peer (encoded once); returns how many it was queued for. */
+  /**
+   * Sends one message to every peer (encoded once); returns how many it was offered to
+   * (`message.skipped` of them could not carry it).
+   */
   broadcast(message: string | Uint8Array | OutgoingMessage): number {
     return this.#fanOut(
       message instanceof OutgoingMessage ? message : new OutgoingMessage(message),

@@ -17,6 +17,8 @@ import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
 export class OutgoingMessage {
   /** The UTF-8 payload. */
   readonly payload: Uint8Array;
+  /** Peers that could not take it (a newline for a `line`-framed connection). */
+  skipped = 0;
   #text: string | undefined;
   readonly #frames = new Map<Framing, Uint8Array>();
 

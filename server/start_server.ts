@@ -14,6 +14,7 @@
  */
 import { FatalError } from "../cli/errors.ts";
 import { Hub } from "../hub/hub.ts";
+import { OutgoingMessage } from "../hub/message.ts";
 import { CertificateError, ensureCertificates } from "../scripts/gen-cert.ts";
 import { formatBytes, Logger } from "./logger.ts";
 import type { ServerOptions } from "./options.ts";
@@ -108,11 +109,15 @@ export async function startServer(
     address,
     web,
     caPath: tls?.caPath,
-    broadcast(message: string): number {
-      const count = hub.broadcast(message);
-      logger.info(
-        `broadcast ${formatBytes(new TextEncoder().encode(message).length)} to ${count} clients`,
-      );
+    broadcast(text: string): number {
+      const message = new OutgoingMessage(text);
+      const count = hub.broadcast(message) - message.skipped;
+      logger.info(`broadcast ${formatBytes(message.payload.length)} to ${count} clients`);
+      if (message.skipped > 0) {
+        logger.error(
+          `broadcast skipped for ${message.skipped} clients: --framing line cannot carry a newline`,
+        );
+      }
       return count;
     },
     async shutdown(): Promise<void> {

@@ -10,8 +10,7 @@
  * ```
  * @module
  */
-import { UnframeableMessageError } from "../protocol/errors.ts";
-import { ProtocolError } from "../protocol/errors.ts";
+import { ProtocolError, UnframeableMessageError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
 import type { Framing } from "../protocol/framing.ts";
@@ -116,7 +115,7 @@ export class StreamSession implements Peer {
       frame = message.frame(this.#config.framing);
     } catch (error) {
       if (!(error instanceof UnframeableMessageError)) throw error;
-      this.#config.logger.error(`client #${this.id}: message skipped: ${error.message}`);
+      message.skipped++; // counted, and logged once per broadcast, not once per client
       return;
     }
     if (!this.#queue.offer(frame)) {

@@ -83,3 +83,19 @@ Deno.test({
     await Deno.remove(certsDir, { recursive: true });
   },
 });
+
+Deno.test("--framing line: a broadcast with a newline is skipped for line clients, logged once", async () => {
+  const server = await startTestServer({ framing: "line" });
+  const clients = [
+    await TestClient.connect(server, { framing: "line" }),
+    await TestClient.connect(server, { framing: "line" }),
+  ];
+  await waitFor(() => server.hub.size === 2);
+  assertEquals(server.broadcast("two\nlines"), 0);
+  assertEquals(server.broadcast("fine"), 2);
+  for (const client of clients) assertEquals(await client.waitForMessages(1), ["fine"]);
+  const skipped = server.log.filter((line) => /skipped for 2 clients: --framing line/.test(line));
+  assertEquals(skipped.length, 1);
+  for (const client of clients) await client.finish();
+  await server.shutdown();
+});
