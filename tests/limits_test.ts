@@ -119,3 +119,21 @@ Deno.test("a client echoing one message larger than --max-pending is not cut off
   conn.close();
   await server.shutdown();
 });
+
+Deno.test("--max-connections counts WebSocket clients too", async () => {
+  const { rawUpgrade, WsTestClient } = await import("./web_helpers.ts");
+  const server = await startTestServer({ maxConnections: 2 });
+  const tls = await TestClient.connect(server);
+  const ws = await WsTestClient.connect(server);
+  const refused = await rawUpgrade(server, "/ws");
+  assertEquals(refused.status, 503);
+  refused.conn.close();
+  await server.waitForLog(/refused WebSocket from 127\.0\.0\.1:\d+: at --max-connections 2/);
+  await ws.close();
+  await waitFor(() => server.hub.size === 1);
+  const again = await rawUpgrade(server, "/ws");
+  assertEquals(again.status, 101, "a place freed up");
+  again.conn.close();
+  await tls.finish();
+  await server.shutdown();
+});

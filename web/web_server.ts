@@ -59,6 +59,8 @@ export interface WebServerConfig {
   maxPending: number;
   /** Whether client messages also go to every other client. */
   relay: boolean;
+  /** Most clients connected at once, TLS and WebSocket together (0: no limit). */
+  maxConnections: number;
   /** The admin token; undefined generates one. */
   adminToken: string | undefined;
   /** Pushes an operator message to every client (and logs it); returns how many. */
@@ -96,6 +98,13 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
+      if (config.maxConnections > 0 && config.hub.size >= config.maxConnections) {
+        config.logger.info(
+          `refused WebSocket from ${formatAddress(info.remoteAddr)}: ` +
+            `at --max-connections ${config.maxConnections}`,
+        );
+        return respond(503, "too many connections\n", { "retry-after": "5" });
+      }
       const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
       const { socket, response } = Deno.upgradeWebSocket(request);
       const peer = new WebSocketPeer(socket, remoteAddr, config);
