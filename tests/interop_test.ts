@@ -61,3 +61,20 @@ Deno.test("the tlspush client talks to the Node.js reference server", async () =
   reference.kill("SIGTERM");
   await reference.exited();
 });
+
+Deno.test("a client that half-closes and then reads slowly still gets every echo", async () => {
+  const certsDir = await testCertsDir();
+  // 16 MiB of echoes against a 0.5 s drain timeout: far more than the socket buffers hold, read
+  // in small steps, so the server's queue drains for seconds, with progress in every 0.5 s.
+  const server = await ServerProcess.start(["--certs-dir", certsDir, "--drain-timeout", "0.5"]);
+  const result = await node([
+    "tests/interop/slow_reader.mjs",
+    String(server.port),
+    `${certsDir}/ca.pem`,
+    "256",
+    String(64 * 1024),
+    "2",
+  ]);
+  assertEquals([result.code, result.stdout.trim()], [0, "256"], result.stderr);
+  assertEquals((await server.stop()).code, 0);
+});
