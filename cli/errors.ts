@@ -12,7 +12,15 @@
  * @module
  */
 
-/** A bad flag or flag value: exit status 2. */
+/**
+ * A bad flag or flag value: exit status 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * throw new UsageError("--send and --listen exclude each other"); // exit status 2
+ * ```
+ */
 export class UsageError extends Error {
   /** Creates the error with the one line to print. */
   constructor(message: string) {
@@ -21,7 +29,15 @@ export class UsageError extends Error {
   }
 }
 
-/** An expected runtime failure (port in use, connection refused, untrusted certificate): exit 1. */
+/**
+ * An expected runtime failure (port in use, connection refused, untrusted certificate): exit 1.
+ *
+ * @example
+ * ```ts
+ * import { FatalError } from "./errors.ts";
+ * throw new FatalError("cannot listen on 127.0.0.1:9002: address already in use"); // exit status 1
+ * ```
+ */
 export class FatalError extends Error {
   /** Creates the error with the one line to print. */
   constructor(message: string) {
@@ -30,7 +46,17 @@ export class FatalError extends Error {
   }
 }
 
-/** Runs a program's main function and turns its outcome into an exit status. */
+/**
+ * Runs a program's main function and turns its outcome into an exit status.
+ *
+ * @example
+ * ```ts
+ * import { FatalError, runMain } from "./errors.ts";
+ * await runMain("tlspush-server", () => {
+ *   throw new FatalError("cannot listen on 127.0.0.1:9002: address already in use");
+ * }); // prints "tlspush-server: cannot listen on ...", exits 1
+ * ```
+ */
 export async function runMain(
   program: string,
   main: () => Promise<number | void> | number | void,
@@ -50,7 +76,16 @@ export async function runMain(
   Deno.exit(status);
 }
 
-/** One line for an error: its message, without the stack or rustls's documentation links. */
+/**
+ * One line for an error: its message, without the stack or rustls's documentation links.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./errors.ts";
+ * describeError(new Error("connection reset\n    at read (ext:deno_net)")); // "connection reset"
+ * describeError("not an Error"); // "not an Error"
+ * ```
+ */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
   return message.replace(/: https:\/\/docs\.rs\/\S+/g, "");

@@ -16,7 +16,18 @@ import { type Framing, FRAMINGS, MAX_HEADER_LENGTH } from "../protocol/framing.t
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** Parses `args` strictly; an unknown flag or a missing value becomes a {@link UsageError}. */
+/**
+ * Parses `args` strictly; an unknown flag or a missing value becomes a {@link UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags } from "./flags.ts";
+ * const values = parseFlags(["--relay", "--san", "localhost"], {
+ *   relay: { type: "boolean" },
+ *   san: { type: "string", multiple: true },
+ * }); // { relay: true, san: ["localhost"] }
+ * ```
+ */
 export function parseFlags<T extends Options>(
   args: string[],
   options: T,
@@ -28,12 +39,30 @@ export function parseFlags<T extends Options>(
   }
 }
 
-/** A TCP port, 0 to 65535 (0 picks a free one). */
+/**
+ * A TCP port, 0 to 65535 (0 picks a free one).
+ *
+ * @example
+ * ```ts
+ * import { parsePort } from "./flags.ts";
+ * parsePort("9002"); // 9002
+ * parsePort("70000", "--ws-port"); // throws UsageError: --ws-port must be from 0 to 65535, ...
+ * ```
+ */
 export function parsePort(value: string, flag = "--port"): number {
   return parseInteger(value, flag, 0, 65535);
 }
 
-/** A whole number within bounds. */
+/**
+ * A whole number within bounds.
+ *
+ * @example
+ * ```ts
+ * import { parseInteger } from "./flags.ts";
+ * parseInteger("100", "--max-connections", 0, 10_000_000); // 100
+ * parseInteger("-1", "--max-connections", 0, 10_000_000); // throws UsageError
+ * ```
+ */
 export function parseInteger(value: string, flag: string, min: number, max: number): number {
   if (!/^\d+$/.test(value.trim())) {
     throw new UsageError(`${flag} must be a whole number, got '${value}'`);
@@ -45,15 +74,39 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
   return number;
 }
 
-/** A frame size limit: 0 to the largest signed 32-bit length. */
+/**
+ * A frame size limit: 0 to the largest signed 32-bit length.
+ *
+ * @example
+ * ```ts
+ * import { parseMaxFrame } from "./flags.ts";
+ * parseMaxFrame("1048576"); // 1048576
+ * ```
+ */
 export function parseMaxFrame(value: string): number {
   return parseInteger(value, "--max-frame", 0, MAX_HEADER_LENGTH);
 }
 
-/** Longest duration a timer can wait (2^31 - 1 ms, about 24.8 days), in whole seconds. */
+/**
+ * Longest duration a timer can wait (2^31 - 1 ms, about 24.8 days), in whole seconds.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SECONDS, parseSeconds } from "./flags.ts";
+ * parseSeconds(String(MAX_SECONDS), "--idle-timeout"); // 2147483000 ms: the longest allowed
+ * ```
+ */
 export const MAX_SECONDS = 2_147_483;
 
-/** A duration in seconds (decimals allowed), returned in milliseconds. */
+/**
+ * A duration in seconds (decimals allowed), returned in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { parseSeconds } from "./flags.ts";
+ * parseSeconds("2.5", "--drain-timeout"); // 2500
+ * ```
+ */
 export function parseSeconds(value: string, flag: string): number {
   if (!/^\d+(\.\d+)?$/.test(value.trim())) {
     throw new UsageError(`${flag} must be a number of seconds, got '${value}'`);
@@ -65,7 +118,16 @@ export function parseSeconds(value: string, flag: string): number {
   return seconds * 1000;
 }
 
-/** One of the wire framings. */
+/**
+ * One of the wire framings.
+ *
+ * @example
+ * ```ts
+ * import { parseFraming } from "./flags.ts";
+ * parseFraming("be32"); // "be32"
+ * parseFraming("json"); // throws UsageError: --framing must be one of le32, be32, line, ...
+ * ```
+ */
 export function parseFraming(value: string): Framing {
   if (!(FRAMINGS as readonly string[]).includes(value)) {
     throw new UsageError(`--framing must be one of ${FRAMINGS.join(", ")}, got '${value}'`);

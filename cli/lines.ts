@@ -10,7 +10,16 @@
  * @module
  */
 
-/** Yields each line of `stream`, decoded as UTF-8. */
+/**
+ * Yields each line of `stream`, decoded as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { readLines } from "./lines.ts";
+ * const stream = ReadableStream.from([new TextEncoder().encode("one\r\ntwo\nthree")]);
+ * for await (const line of readLines(stream)) console.log(line); // "one", "two", "three"
+ * ```
+ */
 export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let rest = "";
   for await (const text of stream.pipeThrough(new TextDecoderStream())) {

@@ -11,12 +11,37 @@
  * @module
  */
 
-/** First step of the backoff, in ms. */
+/**
+ * First step of the backoff, in ms.
+ *
+ * @example
+ * ```ts
+ * import { BACKOFF_BASE_MS, backoffDelay } from "./backoff.ts";
+ * backoffDelay(0) < BACKOFF_BASE_MS; // true: the first retry waits under 250 ms
+ * ```
+ */
 export const BACKOFF_BASE_MS = 250;
-/** Longest delay between two attempts, in ms. */
+/**
+ * Longest delay between two attempts, in ms.
+ *
+ * @example
+ * ```ts
+ * import { BACKOFF_CAP_MS, backoffDelay } from "./backoff.ts";
+ * backoffDelay(100) < BACKOFF_CAP_MS; // true: never 15 s or more
+ * ```
+ */
 export const BACKOFF_CAP_MS = 15_000;
 
-/** The delay before attempt number `attempt` (0 for the first retry), in ms. */
+/**
+ * The delay before attempt number `attempt` (0 for the first retry), in ms.
+ *
+ * @example
+ * ```ts
+ * import { backoffDelay } from "./backoff.ts";
+ * backoffDelay(2, () => 0.5); // 500: half of the 1000 ms step
+ * backoffDelay(20); // somewhere in [0, 15000): capped
+ * ```
+ */
 export function backoffDelay(
   attempt: number,
   random: () => number = Math.random,

@@ -31,6 +31,16 @@ export interface ConnectOptions {
 /**
  * The server's certificate was refused, or the CA to trust is unusable: a configuration problem,
  * never worth a retry.
+ *
+ * @example
+ * ```ts
+ * import { connectToServer, UntrustedServerError } from "./connect.ts";
+ * try {
+ *   await connectToServer({ hostname: "localhost", port: 9002, caFile: "certs/ca.pem" });
+ * } catch (error) {
+ *   if (error instanceof UntrustedServerError) console.error(error.message); // never retried
+ * }
+ * ```
  */
 export class UntrustedServerError extends FatalError {
   /** Creates the error with its advice. */
@@ -40,10 +50,27 @@ export class UntrustedServerError extends FatalError {
   }
 }
 
-/** The CA file a client trusts by default, when it exists. */
+/**
+ * The CA file a client trusts by default, when it exists.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CA_FILE, readCa } from "./connect.ts";
+ * const pem = await readCa(DEFAULT_CA_FILE); // certs/ca.pem, written by the server
+ * ```
+ */
 export const DEFAULT_CA_FILE = "certs/ca.pem";
 
-/** Picks the CA file: the given one, else `certs/ca.pem` when present, else none. */
+/**
+ * Picks the CA file: the given one, else `certs/ca.pem` when present, else none.
+ *
+ * @example
+ * ```ts
+ * import { resolveCaFile } from "./connect.ts";
+ * await resolveCaFile("my-ca.pem"); // "my-ca.pem"
+ * await resolveCaFile(undefined); // "certs/ca.pem" if it exists, else undefined (system roots)
+ * ```
+ */
 export async function resolveCaFile(caFile: string | undefined): Promise<string | undefined> {
   if (caFile !== undefined) return caFile;
   try {
@@ -54,7 +81,18 @@ export async function resolveCaFile(caFile: string | undefined): Promise<string 
   }
 }
 
-/** Connects and completes the TLS handshake; throws `FatalError` with advice on failure. */
+/**
+ * Connects and completes the TLS handshake; throws `FatalError` with advice on failure.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame } from "../protocol/framing.ts";
+ * import { connectToServer } from "./connect.ts";
+ * const conn = await connectToServer({ hostname: "127.0.0.1", port: 9002, plain: true });
+ * await conn.write(encodeFrame("hello"));
+ * conn.close();
+ * ```
+ */
 export async function connectToServer(options: ConnectOptions): Promise<Deno.Conn> {
   const { hostname, port } = options;
   const where = `${hostname}:${port}`;
@@ -101,7 +139,17 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
 const CERTIFICATE_PROBLEM =
   /UnknownIssuer|BadSignature|UnknownCA|NotValidForName|not valid for name|Expired|NotValidYet|InvalidCertificate|certificate/i;
 
-/** One line saying why the handshake failed and what to do about it. */
+/**
+ * One line saying why the handshake failed and what to do about it.
+ *
+ * @example
+ * ```ts
+ * import { handshakeAdvice } from "./connect.ts";
+ * const options = { hostname: "127.0.0.1", port: 9002, caFile: "certs/ca.pem" };
+ * handshakeAdvice(new Error("invalid peer certificate: UnknownIssuer"), options);
+ * // "the certificate of 127.0.0.1:9002 is not signed by the CA in certs/ca.pem ..."
+ * ```
+ */
 export function handshakeAdvice(error: unknown, options: ConnectOptions): string {
   const message = describeError(error);
   const where = `${options.hostname}:${options.port}`;
@@ -126,7 +174,16 @@ export function handshakeAdvice(error: unknown, options: ConnectOptions): string
   return `TLS handshake with ${where} failed: ${message}`;
 }
 
-/** Reads a CA file (PEM); throws `FatalError` saying what is wrong with it. */
+/**
+ * Reads a CA file (PEM); throws `FatalError` saying what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { readCa } from "./connect.ts";
+ * const caCerts = [await readCa("certs/ca.pem")];
+ * const conn = await Deno.connectTls({ hostname: "localhost", port: 9002, caCerts });
+ * ```
+ */
 export async function readCa(path: string): Promise<string> {
   let pem: string;
   try {

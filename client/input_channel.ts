@@ -16,10 +16,30 @@
 /** Most messages read ahead of the connection before reading input pauses. */
 const READ_AHEAD = 1024;
 
-/** What {@link InputChannel.take} returns at end of input. */
+/**
+ * What {@link InputChannel.take} returns at end of input.
+ *
+ * @example
+ * ```ts
+ * import { END_OF_INPUT, InputChannel } from "./input_channel.ts";
+ * const channel = new InputChannel([]);
+ * (await channel.take()) === END_OF_INPUT; // true
+ * ```
+ */
 export const END_OF_INPUT: unique symbol = Symbol("end of input");
 
-/** A buffered, resumable queue of messages read from `source`. */
+/**
+ * A buffered, resumable queue of messages read from `source`.
+ *
+ * @example
+ * ```ts
+ * import { readLines } from "../cli/lines.ts";
+ * import { InputChannel } from "./input_channel.ts";
+ * const channel = new InputChannel(readLines(Deno.stdin.readable));
+ * const connectionClosed = new AbortController();
+ * const next = await channel.take(connectionClosed.signal); // a line, END_OF_INPUT or undefined
+ * ```
+ */
 export class InputChannel {
   readonly #items: string[] = [];
   #ended = false;

@@ -39,7 +39,15 @@ export interface ClientOptions {
   webSocketUrl?: string;
 }
 
-/** Help text of the client. */
+/**
+ * Help text of the client.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_USAGE, parseClientArgs } from "./options.ts";
+ * if (parseClientArgs(["--help"]) === null) console.log(CLIENT_USAGE);
+ * ```
+ */
 export const CLIENT_USAGE = `Usage: tlspush-client [options]
 
 Connects to a tlspush server over TLS. Each line typed on standard input is sent as one
@@ -65,7 +73,17 @@ Options:
 
 Messages go to stdout; status and errors go to stderr.`;
 
-/** Parses the client's arguments; throws `UsageError` on bad input. Null means: help shown. */
+/**
+ * Parses the client's arguments; throws `UsageError` on bad input. Null means: help shown.
+ *
+ * @example
+ * ```ts
+ * import { parseClientArgs } from "./options.ts";
+ * const options = parseClientArgs(["--url", "wss://localhost:9003/ws", "--send", "hi"]);
+ * options?.webSocketUrl; // "wss://localhost:9003/ws"
+ * options?.mode; // "send"
+ * ```
+ */
 export function parseClientArgs(args: string[]): ClientOptions | null {
   const values = parseFlags(args, {
     hostname: { type: "string" },

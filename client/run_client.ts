@@ -45,7 +45,18 @@ const SEND_QUEUE_LIMIT = 4 * 1024 * 1024;
 /** How one connection (TLS, TCP or WebSocket) ended. */
 export type Ending = "finished" | "closed by server" | "interrupted";
 
-/** Runs the client to its end; resolves when the server has closed the connection. */
+/**
+ * Runs the client to its end; resolves when the server has closed the connection.
+ *
+ * @example
+ * ```ts
+ * import { parseClientArgs } from "./options.ts";
+ * import { runClient } from "./run_client.ts";
+ * const options = parseClientArgs(["--hostname", "127.0.0.1", "--plain", "--send", "hi"])!;
+ * const status = (line: string) => console.error(`[client] ${line}`);
+ * await runClient(options, Deno.stdin.readable, { messages: Deno.stdout, status });
+ * ```
+ */
 export async function runClient(
   options: ClientOptions,
   input: ReadableStream<Uint8Array> = Deno.stdin.readable,

@@ -26,7 +26,17 @@ const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
 /** Close codes after which the server meant to stop (not an error). */
 const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 
-/** Opens `url`, trusting the CA in `caFile` (else the system roots); throws advice on failure. */
+/**
+ * Opens `url`, trusting the CA in `caFile` (else the system roots); throws advice on failure.
+ *
+ * @example
+ * ```ts
+ * import { connectWebSocket } from "./ws_session.ts";
+ * const socket = await connectWebSocket("wss://localhost:9003/ws", "certs/ca.pem");
+ * socket.onmessage = (event) => console.log(event.data);
+ * socket.send("hello");
+ * ```
+ */
 export async function connectWebSocket(url: string, caFile?: string): Promise<WebSocket> {
   const target = new URL(url);
   const where = `${target.hostname}:${target.port || (target.protocol === "wss:" ? 443 : 80)}`;
@@ -70,6 +80,16 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
  * connection closes. At end of input it closes normally and resolves once the server has
  * answered (every echo printed). Throws `FatalError` when the server closes with an error code
  * or the connection breaks.
+ *
+ * @example
+ * ```ts
+ * import { InputChannel } from "./input_channel.ts";
+ * import { connectWebSocket, serveWebSocket } from "./ws_session.ts";
+ * const socket = await connectWebSocket("ws://127.0.0.1:9003/ws");
+ * const channel = new InputChannel(["hello"]);
+ * const interrupted = new AbortController().signal;
+ * await serveWebSocket(socket, channel, Deno.stdout, interrupted); // "finished" after the echo
+ * ```
  */
 export async function serveWebSocket(
   socket: WebSocket,

@@ -13,7 +13,17 @@
 import { OutgoingMessage } from "./message.ts";
 import { newCounters, type Peer, type TrafficCounters } from "./peer.ts";
 
-/** The set of connected peers and the server-wide traffic counters. */
+/**
+ * The set of connected peers and the server-wide traffic counters.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * const hub = new Hub();
+ * hub.broadcast("server restarting in 5 minutes"); // how many peers it was offered to
+ * for (const peer of hub.peers()) console.log(peer.id, peer.counters.messagesOut);
+ * ```
+ */
 export class Hub {
   readonly #peers = new Set<Peer>();
   #lastId = 0;

@@ -13,7 +13,17 @@
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
 
-/** One message with lazily built, cached wire forms. */
+/**
+ * One message with lazily built, cached wire forms.
+ *
+ * @example
+ * ```ts
+ * import { OutgoingMessage } from "./message.ts";
+ * const message = new OutgoingMessage("hi");
+ * message.frame("le32"); // Uint8Array [2, 0, 0, 0, 104, 105]
+ * message.text; // "hi"
+ * ```
+ */
 export class OutgoingMessage {
   /** The UTF-8 payload. */
   readonly payload: Uint8Array;

@@ -30,7 +30,18 @@ export interface OutboundQueueOptions {
 /** Largest buffer built by joining queued frames for one write. */
 const MAX_COALESCED_WRITE = 256 * 1024;
 
-/** Bounded FIFO of frames drained by one writer loop. */
+/**
+ * Bounded FIFO of frames drained by one writer loop.
+ *
+ * @example
+ * ```ts
+ * import { OutboundQueue } from "./outbound_queue.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * const queue = new OutboundQueue(conn, { maxPending: 8 << 20 });
+ * if (!queue.offer(new Uint8Array([0, 0, 0, 0]))) console.error("slow consumer");
+ * await queue.flushed();
+ * ```
+ */
 export class OutboundQueue {
   readonly #sink: ByteSink;
   readonly #maxPending: number;

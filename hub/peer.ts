@@ -24,7 +24,16 @@ export interface TrafficCounters {
   bytesOut: number;
 }
 
-/** Counters all at zero. */
+/**
+ * Counters all at zero.
+ *
+ * @example
+ * ```ts
+ * import { newCounters } from "./peer.ts";
+ * const counters = newCounters(); // { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
+ * counters.messagesIn++;
+ * ```
+ */
 export function newCounters(): TrafficCounters {
   return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
 }

@@ -9,7 +9,16 @@
  * @module
  */
 
-/** Joins chunks into one buffer (returns the only chunk itself when there is one). */
+/**
+ * Joins chunks into one buffer (returns the only chunk itself when there is one).
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./bytes.ts";
+ * const joined = concatBytes([new Uint8Array([1, 2]), new Uint8Array([3])]);
+ * joined.length; // 3
+ * ```
+ */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let size = 0;

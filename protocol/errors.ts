@@ -11,7 +11,16 @@
  * @module
  */
 
-/** Base class of every violation of the wire protocol. */
+/**
+ * Base class of every violation of the wire protocol.
+ *
+ * @example
+ * ```ts
+ * import { FrameTooLargeError, ProtocolError } from "./errors.ts";
+ * const error: unknown = new FrameTooLargeError(1 << 30, 1 << 24);
+ * if (error instanceof ProtocolError) console.error(`protocol error: ${error.message}`);
+ * ```
+ */
 export class ProtocolError extends Error {
   /** Creates a protocol error with a human-readable reason. */
   constructor(message: string) {
@@ -20,7 +29,16 @@ export class ProtocolError extends Error {
   }
 }
 
-/** A frame header announced more bytes than the configured maximum. */
+/**
+ * A frame header announced more bytes than the configured maximum.
+ *
+ * @example
+ * ```ts
+ * import { FrameTooLargeError } from "./errors.ts";
+ * const error = new FrameTooLargeError(20_000_000, 16 * 1024 * 1024);
+ * error.message; // "frame of 20000000 bytes exceeds the maximum of 16777216"
+ * ```
+ */
 export class FrameTooLargeError extends ProtocolError {
   /** The announced (or, for line framing, already buffered) length. */
   readonly length: number;
@@ -34,7 +52,15 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
-/** A frame header held a negative length. */
+/**
+ * A frame header held a negative length.
+ *
+ * @example
+ * ```ts
+ * import { NegativeLengthError } from "./errors.ts";
+ * new NegativeLengthError(-1).message; // "negative frame length -1"
+ * ```
+ */
 export class NegativeLengthError extends ProtocolError {
   /** The negative length read from the header. */
   readonly length: number;
@@ -45,7 +71,15 @@ export class NegativeLengthError extends ProtocolError {
   }
 }
 
-/** A payload was not valid UTF-8. */
+/**
+ * A payload was not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { InvalidUtf8Error } from "./errors.ts";
+ * new InvalidUtf8Error().name; // "InvalidUtf8Error"
+ * ```
+ */
 export class InvalidUtf8Error extends ProtocolError {
   /** Creates the error. */
   constructor() {
@@ -53,7 +87,16 @@ export class InvalidUtf8Error extends ProtocolError {
   }
 }
 
-/** The peer ended the stream in the middle of a frame (it vanished mid-frame). */
+/**
+ * The peer ended the stream in the middle of a frame (it vanished mid-frame).
+ *
+ * @example
+ * ```ts
+ * import { TruncatedFrameError } from "./errors.ts";
+ * const error = new TruncatedFrameError(6); // a 4-byte header and 2 bytes of payload arrived
+ * error.received; // 6
+ * ```
+ */
 export class TruncatedFrameError extends ProtocolError {
   /** Bytes of the unfinished frame that did arrive (header included). */
   readonly received: number;
@@ -64,7 +107,15 @@ export class TruncatedFrameError extends ProtocolError {
   }
 }
 
-/** A message cannot be expressed in the chosen framing (a newline inside a line frame). */
+/**
+ * A message cannot be expressed in the chosen framing (a newline inside a line frame).
+ *
+ * @example
+ * ```ts
+ * import { UnframeableMessageError } from "./errors.ts";
+ * throw new UnframeableMessageError("a message containing a newline cannot be a line frame");
+ * ```
+ */
 export class UnframeableMessageError extends ProtocolError {
   /** Creates the error with the reason. */
   constructor(reason: string) {

@@ -60,7 +60,18 @@ const SMALL_READS_BEFORE_SHRINK = 4;
 /** Compact before reading when less than this is free behind the buffered bytes. */
 const MIN_READ_ROOM = 1024;
 
-/** Incremental decoder of one connection's byte stream into frames. */
+/**
+ * Incremental decoder of one connection's byte stream into frames.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder } from "./frame_decoder.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * const decoder = new FrameDecoder({ framing: "le32", maxFrame: 1 << 20 });
+ * const count = await conn.read(decoder.readTarget());
+ * if (count !== null) console.log(decoder.commit(count).payloads.length);
+ * ```
+ */
 export class FrameDecoder {
   readonly #maxFrame: number;
   readonly #framing: Framing;

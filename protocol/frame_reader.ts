@@ -28,6 +28,15 @@ export interface ByteSource {
 /**
  * Yields each non-empty batch of complete frames; views are valid until the next iteration.
  * Pass your own `decoder` to use its {@link FrameDecoder.takeWire} on each batch.
+ *
+ * @example
+ * ```ts
+ * import { readFrameBatches } from "./frame_reader.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * for await (const { payloads, wire } of readFrameBatches(conn, { framing: "be32" })) {
+ *   console.log(`${payloads.length} frames in ${wire.length} bytes`);
+ * }
+ * ```
  */
 export async function* readFrameBatches(
   source: ByteSource,
@@ -46,7 +55,18 @@ export async function* readFrameBatches(
   }
 }
 
-/** Yields each payload, copied, in order. */
+/**
+ * Yields each payload, copied, in order.
+ *
+ * @example
+ * ```ts
+ * import { readFrames } from "./frame_reader.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * for await (const payload of readFrames(conn, { maxFrame: 1 << 20 })) {
+ *   console.log(new TextDecoder().decode(payload));
+ * }
+ * ```
+ */
 export async function* readFrames(
   source: ByteSource,
   options: FrameDecoderOptions = {},

@@ -18,7 +18,16 @@ const encoder = new TextEncoder();
 /** Below this size a plain ASCII scan beats the call into the native validator. */
 const ASCII_SCAN_LIMIT = 128;
 
-/** True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or truncated sequences). */
+/**
+ * True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or truncated sequences).
+ *
+ * @example
+ * ```ts
+ * import { isValidUtf8 } from "./utf8.ts";
+ * isValidUtf8(new Uint8Array([0xe2, 0x82, 0xac])); // true: "€"
+ * isValidUtf8(new Uint8Array([0xc0, 0x80])); // false: an overlong NUL
+ * ```
+ */
 export function isValidUtf8(bytes: Uint8Array): boolean {
   if (bytes.length <= ASCII_SCAN_LIMIT) {
     let i = 0;
@@ -28,12 +37,30 @@ export function isValidUtf8(bytes: Uint8Array): boolean {
   return isUtf8(bytes);
 }
 
-/** True when every byte is below 0x80 (one native pass; ASCII is always valid UTF-8). */
+/**
+ * True when every byte is below 0x80 (one native pass; ASCII is always valid UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { isAscii } from "./utf8.ts";
+ * isAscii(new TextEncoder().encode("hello")); // true
+ * isAscii(new TextEncoder().encode("héllo")); // false
+ * ```
+ */
 export function isAscii(bytes: Uint8Array): boolean {
   return nativeIsAscii(bytes);
 }
 
-/** Decodes UTF-8 strictly; throws {@link InvalidUtf8Error} on any invalid byte. */
+/**
+ * Decodes UTF-8 strictly; throws {@link InvalidUtf8Error} on any invalid byte.
+ *
+ * @example
+ * ```ts
+ * import { decodeUtf8 } from "./utf8.ts";
+ * decodeUtf8(new Uint8Array([0xe2, 0x82, 0xac])); // "€"
+ * decodeUtf8(new Uint8Array([0xff])); // throws InvalidUtf8Error
+ * ```
+ */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return strictDecoder.decode(bytes);
@@ -42,7 +69,15 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Encodes text as UTF-8 (no BOM). */
+/**
+ * Encodes text as UTF-8 (no BOM).
+ *
+ * @example
+ * ```ts
+ * import { encodeUtf8 } from "./utf8.ts";
+ * encodeUtf8("€"); // Uint8Array [226, 130, 172]
+ * ```
+ */
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);
 }

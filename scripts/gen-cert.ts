@@ -52,7 +52,19 @@ export interface CertificateOptions {
   names?: string[];
 }
 
-/** Raised when the stored CA cannot be used; the message says what to do. */
+/**
+ * Raised when the stored CA cannot be used; the message says what to do.
+ *
+ * @example
+ * ```ts
+ * import { CertificateError, ensureCertificates } from "./gen-cert.ts";
+ * try {
+ *   await ensureCertificates({ certsDir: "certs" });
+ * } catch (error) {
+ *   if (error instanceof CertificateError) console.error(error.message); // says what to delete
+ * }
+ * ```
+ */
 export class CertificateError extends Error {
   /** Creates the error with its advice. */
   constructor(message: string) {
@@ -61,7 +73,17 @@ export class CertificateError extends Error {
   }
 }
 
-/** Loads or creates the CA, then issues and writes a fresh leaf. */
+/**
+ * Loads or creates the CA, then issues and writes a fresh leaf.
+ *
+ * @example
+ * ```ts
+ * import { ensureCertificates } from "./gen-cert.ts";
+ * const { cert, key, caPath } = await ensureCertificates({ certsDir: "certs" });
+ * const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 9002, cert, key });
+ * console.log(`clients trust ${caPath}`);
+ * ```
+ */
 export async function ensureCertificates(options: CertificateOptions): Promise<ServerCertificate> {
   const dir = options.certsDir;
   await Deno.mkdir(dir, { recursive: true });
@@ -87,7 +109,17 @@ export async function ensureCertificates(options: CertificateOptions): Promise<S
   };
 }
 
-/** SHA-256 fingerprint of a certificate as `AB:CD:...`. */
+/**
+ * SHA-256 fingerprint of a certificate as `AB:CD:...`.
+ *
+ * @example
+ * ```ts
+ * import * as x509 from "@peculiar/x509";
+ * import { fingerprint } from "./gen-cert.ts";
+ * const ca = new x509.X509Certificate(await Deno.readTextFile("certs/ca.pem"));
+ * await fingerprint(ca); // "AB:CD:...": 32 colon-separated bytes
+ * ```
+ */
 export async function fingerprint(cert: x509.X509Certificate): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", cert.rawData));
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0").toUpperCase()).join(":");

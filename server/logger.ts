@@ -9,7 +9,17 @@
  * @module
  */
 
-/** Writes timestamped event lines. */
+/**
+ * Writes timestamped event lines.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./logger.ts";
+ * const lines: string[] = [];
+ * const logger = new Logger({ verbose: true, write: (line) => lines.push(line) });
+ * logger.error("accept failed: too many open files"); // "<ISO time> error: accept failed: ..."
+ * ```
+ */
 export class Logger {
   readonly #write: (line: string) => void;
   readonly #listeners = new Set<(line: string) => void>();
@@ -52,7 +62,16 @@ export class Logger {
   }
 }
 
-/** Formats a byte count for logs: `512 B`, `1.5 KiB`, `3.0 MiB`. */
+/**
+ * Formats a byte count for logs: `512 B`, `1.5 KiB`, `3.0 MiB`.
+ *
+ * @example
+ * ```ts
+ * import { formatBytes } from "./logger.ts";
+ * formatBytes(512); // "512 B"
+ * formatBytes(1536); // "1.5 KiB"
+ * ```
+ */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;

@@ -57,7 +57,16 @@ export interface ServerOptions {
   adminToken?: string;
 }
 
-/** Defaults of every option. */
+/**
+ * Defaults of every option.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./start_server.ts";
+ * import { SERVER_DEFAULTS } from "./options.ts";
+ * const server = await startServer({ ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0 });
+ * ```
+ */
 export const SERVER_DEFAULTS: ServerOptions = {
   hostname: "0.0.0.0",
   port: 9002,
@@ -78,7 +87,15 @@ export const SERVER_DEFAULTS: ServerOptions = {
   wsPort: 9003,
 };
 
-/** Help text of the server. */
+/**
+ * Help text of the server.
+ *
+ * @example
+ * ```ts
+ * import { parseServerArgs, SERVER_USAGE } from "./options.ts";
+ * if (parseServerArgs(["--help"]) === null) console.log(SERVER_USAGE);
+ * ```
+ */
 export const SERVER_USAGE = `Usage: tlspush-server [options]
 
 A TLS message server: clients send length-prefixed UTF-8 messages and get them echoed;
@@ -110,7 +127,17 @@ Options:
 
 Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.pem).`;
 
-/** Parses the server's arguments; throws `UsageError` on bad input. Null means: help shown. */
+/**
+ * Parses the server's arguments; throws `UsageError` on bad input. Null means: help shown.
+ *
+ * @example
+ * ```ts
+ * import { parseServerArgs } from "./options.ts";
+ * const options = parseServerArgs(["--port", "9443", "--framing", "be32", "--relay"]);
+ * options?.framing; // "be32"
+ * parseServerArgs(["--help"]); // null: print SERVER_USAGE
+ * ```
+ */
 export function parseServerArgs(args: string[]): ServerOptions | null {
   const values = parseFlags(args, {
     hostname: { type: "string" },
@@ -175,7 +202,15 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
   };
 }
 
-/** The environment variable that may hold the admin token. */
+/**
+ * The environment variable that may hold the admin token.
+ *
+ * @example
+ * ```ts
+ * import { ADMIN_TOKEN_ENV } from "./options.ts";
+ * Deno.env.get(ADMIN_TOKEN_ENV); // the token when set (needs --allow-env=TLSPUSH_ADMIN_TOKEN)
+ * ```
+ */
 export const ADMIN_TOKEN_ENV = "TLSPUSH_ADMIN_TOKEN";
 
 /** An admin token: long enough to resist guessing, and safe in a URL and a cookie. */

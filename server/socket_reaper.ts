@@ -15,9 +15,13 @@
  *
  * @example
  * ```ts
+ * import { withinDeadline } from "../util/deadline.ts";
  * import { SocketReaper } from "./socket_reaper.ts";
  * const reaper = new SocketReaper();
- * // await reaper.reap(conn) for a connection whose handshake timed out
+ * const cert = await Deno.readTextFile("certs/server.pem");
+ * const key = await Deno.readTextFile("certs/server-key.pem");
+ * const conn = await Deno.listenTls({ hostname: "127.0.0.1", port: 9002, cert, key }).accept();
+ * if (!(await withinDeadline(conn.handshake(), 10_000))) await reaper.reap(conn);
  * ```
  * @module
  */
@@ -40,7 +44,16 @@ interface Endpoint {
   port: number;
 }
 
-/** Shuts down the sockets of connections Deno will not close, in batches. */
+/**
+ * Shuts down the sockets of connections Deno will not close, in batches.
+ *
+ * @example
+ * ```ts
+ * import { SocketReaper } from "./socket_reaper.ts";
+ * const reaper = new SocketReaper();
+ * if (!reaper.available) console.warn(reaper.unavailableReason);
+ * ```
+ */
 export class SocketReaper {
   readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
   /** Why force-closing is not possible here, if it is not. */
@@ -138,7 +151,17 @@ function mapped(v4: number[]): string {
   return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4].join(".");
 }
 
-/** Parses an IPv4 or IPv6 literal into its bytes. */
+/**
+ * Parses an IPv4 or IPv6 literal into its bytes.
+ *
+ * @example
+ * ```ts
+ * import { ipBytes } from "./socket_reaper.ts";
+ * ipBytes("127.0.0.1"); // [127, 0, 0, 1]
+ * ipBytes("::1")?.length; // 16
+ * ipBytes("localhost"); // undefined: not an IP literal
+ * ```
+ */
 export function ipBytes(ip: string): number[] | undefined {
   const v4 = ip.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
   if (v4) return v4.slice(1).map(Number);

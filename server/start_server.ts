@@ -41,7 +41,20 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** Starts listening; throws `FatalError` for expected failures (port in use, bad certificate). */
+/**
+ * Starts listening; throws `FatalError` for expected failures (port in use, bad certificate).
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./logger.ts";
+ * import { SERVER_DEFAULTS } from "./options.ts";
+ * import { startServer } from "./start_server.ts";
+ * const options = { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, plain: true, ws: false };
+ * const server = await startServer(options, new Logger({ verbose: true }));
+ * console.log(`listening on port ${server.address.port}`);
+ * await server.shutdown();
+ * ```
+ */
 export async function startServer(
   options: ServerOptions,
   logger: Logger = new Logger({ verbose: options.verbose }),

@@ -5,8 +5,16 @@
  *
  * @example
  * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "./logger.ts";
+ * import { SERVER_DEFAULTS } from "./options.ts";
+ * import { SocketReaper } from "./socket_reaper.ts";
  * import { StreamSession } from "./stream_session.ts";
- * // const session = new StreamSession(conn, config); await session.run();
+ * const hub = new Hub();
+ * const config = { ...SERVER_DEFAULTS, hub, logger: new Logger(), reaper: new SocketReaper() };
+ * for await (const conn of Deno.listen({ hostname: "127.0.0.1", port: 9002 })) {
+ *   new StreamSession(conn, config).run(); // one session per client, served concurrently
+ * }
  * ```
  * @module
  */
@@ -48,7 +56,23 @@ export interface SessionConfig {
   drainMs: number;
 }
 
-/** A client connection served until it closes. */
+/**
+ * A client connection served until it closes.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "./logger.ts";
+ * import { SERVER_DEFAULTS } from "./options.ts";
+ * import { SocketReaper } from "./socket_reaper.ts";
+ * import { StreamSession } from "./stream_session.ts";
+ * const shared = { hub: new Hub(), logger: new Logger(), reaper: new SocketReaper() };
+ * const conn = await Deno.listen({ hostname: "127.0.0.1", port: 9002 }).accept();
+ * const session = new StreamSession(conn, { ...SERVER_DEFAULTS, ...shared });
+ * session.run(); // serves until the client leaves
+ * await session.shutdown(1000); // the server is stopping: flush for at most 1 s, then close
+ * ```
+ */
 export class StreamSession implements Peer {
   readonly id: number;
   readonly transport: "tls" | "tcp";

@@ -4,15 +4,31 @@
  *
  * @example
  * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "./logger.ts";
  * import { startTrafficReport } from "./traffic_report.ts";
- * // const stop = startTrafficReport(hub, logger, 10_000); ... stop();
+ * const stop = startTrafficReport(new Hub(), new Logger(), 10_000);
+ * stop(); // at shutdown
  * ```
  * @module
  */
 import type { Hub } from "../hub/hub.ts";
 import { formatBytes, type Logger } from "./logger.ts";
 
-/** Logs a summary every `intervalMs` while there is traffic; returns the function that stops it. */
+/**
+ * Logs a summary every `intervalMs` while there is traffic; returns the function that stops it.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "./logger.ts";
+ * import { startTrafficReport } from "./traffic_report.ts";
+ * const logger = new Logger({ write: (line) => console.error(line) });
+ * const stop = startTrafficReport(new Hub(), logger, 1000);
+ * // "... traffic in the last 1 s: in 3 messages (15 B), out 3 messages (15 B); 1 connected"
+ * stop();
+ * ```
+ */
 export function startTrafficReport(hub: Hub, logger: Logger, intervalMs: number): () => void {
   let last = { ...hub.totals };
   const timer = setInterval(() => {

@@ -18,13 +18,30 @@ export interface ByteSink {
   write(bytes: Uint8Array): Promise<number>;
 }
 
-/** Writes all of `bytes`, however many calls the sink needs. */
+/**
+ * Writes all of `bytes`, however many calls the sink needs.
+ *
+ * @example
+ * ```ts
+ * import { writeAll } from "./net.ts";
+ * await writeAll(Deno.stdout, new TextEncoder().encode("hello\n"));
+ * ```
+ */
 export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await sink.write(bytes.subarray(written));
 }
 
-/** `host:port`, with IPv6 hosts in brackets. */
+/**
+ * `host:port`, with IPv6 hosts in brackets.
+ *
+ * @example
+ * ```ts
+ * import { formatAddress } from "./net.ts";
+ * formatAddress({ transport: "tcp", hostname: "::1", port: 9002 }); // "[::1]:9002"
+ * formatAddress({ transport: "tcp", hostname: "127.0.0.1", port: 9002 }); // "127.0.0.1:9002"
+ * ```
+ */
 export function formatAddress(addr: Deno.Addr): string {
   if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
   return addr.hostname.includes(":")
@@ -32,7 +49,17 @@ export function formatAddress(addr: Deno.Addr): string {
     : `${addr.hostname}:${addr.port}`;
 }
 
-/** Closes `conn`, ignoring that it is closed already (or was taken over by `startTls`). */
+/**
+ * Closes `conn`, ignoring that it is closed already (or was taken over by `startTls`).
+ *
+ * @example
+ * ```ts
+ * import { closeQuietly } from "./net.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
+ * conn.close();
+ * closeQuietly(conn); // no BadResource error the second time
+ * ```
+ */
 export function closeQuietly(conn: { close(): void }): void {
   try {
     conn.close();

@@ -21,7 +21,17 @@ import { timingSafeEqual } from "node:crypto";
 /** Random bytes in a generated token (256 bits). */
 const TOKEN_BYTES = 32;
 
-/** Checks admin credentials and issues the dashboard cookie. */
+/**
+ * Checks admin credentials and issues the dashboard cookie.
+ *
+ * @example
+ * ```ts
+ * import { AdminAuth } from "./admin_auth.ts";
+ * const auth = new AdminAuth("0123456789abcdef-token", 9003);
+ * auth.inQuery(new Request("https://localhost:9003/admin?token=0123456789abcdef-token")); // true
+ * auth.sessionCookie(true); // "tlspush_admin_9003=...; Path=/; HttpOnly; SameSite=Strict; Secure"
+ * ```
+ */
 export class AdminAuth {
   /** The token. */
   readonly token: string;
@@ -67,7 +77,15 @@ export class AdminAuth {
   }
 }
 
-/** A new random token: 43 URL-safe characters. */
+/**
+ * A new random token: 43 URL-safe characters.
+ *
+ * @example
+ * ```ts
+ * import { generateToken } from "./admin_auth.ts";
+ * generateToken().length; // 43
+ * ```
+ */
 export function generateToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")

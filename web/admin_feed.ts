@@ -9,9 +9,19 @@
  *
  * @example
  * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
  * import { AdminFeed } from "./admin_feed.ts";
- * // const feed = new AdminFeed({ hub, logger, startedAt, server, broadcast, redact, maxFrame });
- * // feed.attach(socket); ... feed.close();
+ * const hub = new Hub();
+ * const feed = new AdminFeed({
+ *   hub, logger: new Logger(), startedAt: new Date(), server: "tls 127.0.0.1:9002",
+ *   broadcast: (text) => hub.broadcast(text), redact: (line) => line, maxFrame: 1 << 20,
+ * });
+ * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   feed.attach(socket);
+ *   return response;
+ * });
  * ```
  * @module
  */
@@ -45,7 +55,23 @@ const HISTORY_LINES = 200;
 /** A dashboard further behind than this misses updates instead of piling them up. */
 const MAX_BUFFERED = 1024 * 1024;
 
-/** Every open dashboard connection and what they are sent. */
+/**
+ * Every open dashboard connection and what they are sent.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
+ * import { AdminFeed } from "./admin_feed.ts";
+ * const hub = new Hub();
+ * const feed = new AdminFeed({
+ *   hub, logger: new Logger(), startedAt: new Date(), server: "tls 127.0.0.1:9002",
+ *   broadcast: (text) => hub.broadcast(text), redact: (line) => line, maxFrame: 1 << 20,
+ * });
+ * feed.size; // 0 until a dashboard is attached
+ * feed.close();
+ * ```
+ */
 export class AdminFeed {
   readonly #config: AdminFeedConfig;
   readonly #sockets = new Set<WebSocket>();

@@ -35,13 +35,38 @@ function asset(contentType: string, text: string): Asset {
   return { contentType, body: new TextEncoder().encode(text) };
 }
 
-/** The client page (served at `/`). */
+/**
+ * The client page (served at `/`).
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_PAGE } from "./assets.ts";
+ * new Response(CLIENT_PAGE.body, { headers: { "content-type": CLIENT_PAGE.contentType } });
+ * ```
+ */
 export const CLIENT_PAGE: Asset = asset(HTML, clientHtml);
 
-/** The dashboard page (served at `/admin`, to holders of the token only). */
+/**
+ * The dashboard page (served at `/admin`, to holders of the token only).
+ *
+ * @example
+ * ```ts
+ * import { ADMIN_PAGE } from "./assets.ts";
+ * ADMIN_PAGE.contentType; // "text/html; charset=utf-8"
+ * ```
+ */
 export const ADMIN_PAGE: Asset = asset(HTML, adminHtml);
 
-/** Public files by path: scripts, styles, the chart library, the icon. */
+/**
+ * Public files by path: scripts, styles, the chart library, the icon.
+ *
+ * @example
+ * ```ts
+ * import { ASSETS } from "./assets.ts";
+ * const asset = ASSETS.get("/style.css");
+ * if (asset) new Response(asset.body, { headers: { "content-type": asset.contentType } });
+ * ```
+ */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/client.js", asset(JS, clientJs)],
   ["/admin.js", asset(JS, adminJs)],

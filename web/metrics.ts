@@ -14,10 +14,32 @@
  */
 import { type ServerStats, TRANSPORTS } from "./stats.ts";
 
-/** The media type Prometheus scrapes. */
+/**
+ * The media type Prometheus scrapes.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+ * import { takeStats } from "./stats.ts";
+ * const body = renderMetrics(takeStats(new Hub(), new Date()));
+ * new Response(body, { headers: { "content-type": METRICS_CONTENT_TYPE } });
+ * ```
+ */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Renders `stats` as Prometheus text. */
+/**
+ * Renders `stats` as Prometheus text.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { renderMetrics } from "./metrics.ts";
+ * import { takeStats } from "./stats.ts";
+ * const text = renderMetrics(takeStats(new Hub(), new Date()));
+ * text.includes('tlspush_connected_clients{transport="ws"} 0'); // true
+ * ```
+ */
 export function renderMetrics(stats: ServerStats): string {
   const lines: string[] = [];
   const metric = (

@@ -14,7 +14,17 @@
  * @module
  */
 
-/** True when the request has no Origin, or one naming this very server (scheme, host, port). */
+/**
+ * True when the request has no Origin, or one naming this very server (scheme, host, port).
+ *
+ * @example
+ * ```ts
+ * import { originAllowed } from "./origin.ts";
+ * originAllowed(new Request("https://localhost:9003/ws", {
+ *   headers: { host: "localhost:9003", origin: "https://localhost:9003" },
+ * })); // true: the page came from this server
+ * ```
+ */
 export function originAllowed(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (origin === null) return true;

@@ -15,7 +15,17 @@
 import type { Hub } from "../hub/hub.ts";
 import type { Peer, TrafficCounters } from "../hub/peer.ts";
 
-/** Transports a peer can use, in display order. */
+/**
+ * Transports a peer can use, in display order.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { takeStats, TRANSPORTS } from "./stats.ts";
+ * const stats = takeStats(new Hub(), new Date());
+ * for (const transport of TRANSPORTS) console.log(transport, stats.byTransport[transport]);
+ * ```
+ */
 export const TRANSPORTS: readonly Peer["transport"][] = ["tls", "tcp", "ws"];
 
 /** One connected client, as the dashboard lists it. */
@@ -50,7 +60,18 @@ export interface ServerStats {
   peers: PeerStats[];
 }
 
-/** Reads the hub's counters and peers now. */
+/**
+ * Reads the hub's counters and peers now.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { takeStats } from "./stats.ts";
+ * const stats = takeStats(new Hub(), new Date());
+ * stats.peers; // []: nobody connected yet
+ * stats.totals.messagesIn; // 0
+ * ```
+ */
 export function takeStats(hub: Hub, startedAt: Date): ServerStats {
   const byTransport: Record<Peer["transport"], number> = { tls: 0, tcp: 0, ws: 0 };
   const peers: PeerStats[] = [];

@@ -21,7 +21,7 @@
  * const hub = new Hub();
  * const web = startWebServer({
  *   hostname: "127.0.0.1", port: 0, tls: undefined, hub, logger: new Logger(),
- *   maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, adminToken: undefined,
+ *   maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, maxConnections: 0, adminToken: undefined,
  *   broadcast: (text) => hub.broadcast(text), server: "tlspush",
  * });
  * await web.shutdown(1000);
@@ -81,7 +81,25 @@ export interface WebServer {
   shutdown(drainMs: number): Promise<void>;
 }
 
-/** Starts serving; throws `FatalError` when the port cannot be bound. */
+/**
+ * Starts serving; throws `FatalError` when the port cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
+ * import { SERVER_DEFAULTS } from "../server/options.ts";
+ * import { startWebServer } from "./web_server.ts";
+ * const hub = new Hub();
+ * const web = startWebServer({
+ *   ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
+ *   hub, logger: new Logger(), broadcast: (text) => hub.broadcast(text),
+ *   server: "tcp 127.0.0.1:9002",
+ * });
+ * console.log(`dashboard: ${web.origin}/admin?token=${web.auth.token}`);
+ * await web.shutdown(1000);
+ * ```
+ */
 export function startWebServer(config: WebServerConfig): WebServer {
   const startedAt = new Date();
   const peers = new Set<WebSocketPeer>();

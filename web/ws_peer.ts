@@ -8,12 +8,15 @@
  *
  * @example
  * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
- * // Deno.serve((request, info) => {
- * //   const { socket, response } = Deno.upgradeWebSocket(request);
- * //   new WebSocketPeer(socket, info.remoteAddr, config);
- * //   return response;
- * // });
+ * const config = { hub: new Hub(), logger: new Logger(), maxFrame: 1 << 20, maxPending: 1 << 23 };
+ * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   new WebSocketPeer(socket, info.remoteAddr, { ...config, relay: true });
+ *   return response;
+ * });
  * ```
  * @module
  */
@@ -25,7 +28,18 @@ import { formatBytes, type Logger } from "../server/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 
-/** WebSocket close codes used here (RFC 6455, section 7.4.1). */
+/**
+ * WebSocket close codes used here (RFC 6455, section 7.4.1).
+ *
+ * @example
+ * ```ts
+ * import { CloseCode } from "./ws_peer.ts";
+ * const socket = new WebSocket("ws://127.0.0.1:9003/ws");
+ * socket.onclose = (event) => {
+ *   if (event.code === CloseCode.POLICY_VIOLATION) console.error("cut off as a slow consumer");
+ * };
+ * ```
+ */
 export const CloseCode = {
   /** Normal closure. */
   NORMAL: 1000,
@@ -56,7 +70,24 @@ export interface WebSocketPeerConfig {
 /** How long a closing handshake may take before the peer is forgotten anyway. */
 const CLOSE_WAIT_MS = 2000;
 
-/** A browser or `wss://` client, joined to the hub while its socket is open. */
+/**
+ * A browser or `wss://` client, joined to the hub while its socket is open.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../hub/hub.ts";
+ * import { Logger } from "../server/logger.ts";
+ * import { WebSocketPeer } from "./ws_peer.ts";
+ * const hub = new Hub();
+ * const config = { hub, logger: new Logger(), maxFrame: 65_536, maxPending: 1e6, relay: false };
+ * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   const peer = new WebSocketPeer(socket, info.remoteAddr, config);
+ *   peer.closed.then(() => console.log(`client #${peer.id} left`));
+ *   return response;
+ * });
+ * ```
+ */
 export class WebSocketPeer implements Peer {
   readonly id: number;
   readonly transport = "ws" as const;
