@@ -27,3 +27,14 @@ Deno.test("every entry point type-checks", async () => {
   ]);
   assertEquals(code, 0, output);
 });
+
+Deno.test("every documentation example type-checks", async () => {
+  const sources: string[] = ["server.ts", "client.ts", "scripts/gen-cert.ts"];
+  for (const dir of ["protocol", "hub", "server", "client", "cli", "util", "web"]) {
+    for (const entry of Deno.readDirSync(new URL(`../${dir}`, import.meta.url))) {
+      if (entry.isFile && entry.name.endsWith(".ts")) sources.push(`${dir}/${entry.name}`);
+    }
+  }
+  const { code, output } = await runDeno(["check", "--doc", ...sources]);
+  assertEquals(code, 0, output);
+});
