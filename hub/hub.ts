@@ -26,6 +26,7 @@ import { newCounters, type Peer, type TrafficCounters } from "./peer.ts";
  */
 export class Hub {
   readonly #peers = new Set<Peer>();
+  readonly #perTransport = new Map<Peer["transport"], number>();
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
@@ -45,14 +46,30 @@ export class Hub {
     return this.#peers.values();
   }
 
+  /**
+   * Number of connected peers of one transport.
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * new Hub().count("ws"); // 0
+   * ```
+   */
+  count(transport: Peer["transport"]): number {
+    return this.#perTransport.get(transport) ?? 0;
+  }
+
   /** Adds a peer whose handshake completed. */
   add(peer: Peer): void {
+    if (this.#peers.has(peer)) return;
     this.#peers.add(peer);
+    this.#perTransport.set(peer.transport, this.count(peer.transport) + 1);
   }
 
   /** Removes a peer that is closing. */
   remove(peer: Peer): void {
-    this.#peers.delete(peer);
+    if (!this.#peers.delete(peer)) return;
+    this.#perTransport.set(peer.transport, this.count(peer.transport) - 1);
   }
 
   /**

@@ -107,7 +107,9 @@ export async function startServer(
         await new Promise((resolve) => setTimeout(resolve, 100)); // e.g. out of file descriptors
         continue;
       }
-      if (options.maxConnections > 0 && sessions.size >= options.maxConnections) {
+      // TLS/TCP sessions (handshaking or not) and WebSocket clients share one limit.
+      const open = sessions.size + hub.count("ws");
+      if (options.maxConnections > 0 && open >= options.maxConnections) {
         refuse(conn, `at --max-connections ${options.maxConnections}`);
         continue;
       }

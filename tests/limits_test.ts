@@ -131,9 +131,14 @@ Deno.test("--max-connections counts WebSocket clients too", async () => {
   await server.waitForLog(/refused WebSocket from 127\.0\.0\.1:\d+: at --max-connections 2/);
   await ws.close();
   await waitFor(() => server.hub.size === 1);
-  const again = await rawUpgrade(server, "/ws");
-  assertEquals(again.status, 101, "a place freed up");
-  again.conn.close();
+  const again = await WsTestClient.connect(server); // a place freed up
+  // Now full with one TLS and one WebSocket client: a TLS connection is refused as well.
+  const third = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const seen = await nextEvent(third, 5000);
+  assert(seen === null || seen === "ConnectionReset", `refused: ${seen}`);
+  await server.waitForLog(/refused connection from 127\.0\.0\.1:\d+: at --max-connections 2/);
+  third.close();
+  await again.close();
   await tls.finish();
   await server.shutdown();
 });
