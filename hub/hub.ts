@@ -73,6 +73,33 @@ export class Hub {
   }
 
   /**
+   * Counts messages a peer sent, in its counters and the server totals alike.
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * import { newCounters, type Peer } from "./peer.ts";
+   * const hub = new Hub();
+   * const peer = { counters: newCounters() } as Peer;
+   * hub.countIn(peer, 2, 10); // peer.counters.messagesIn === 2, hub.totals.bytesIn === 10
+   * ```
+   */
+  countIn(peer: Peer, messages: number, bytes: number): void {
+    peer.counters.messagesIn += messages;
+    peer.counters.bytesIn += bytes;
+    this.totals.messagesIn += messages;
+    this.totals.bytesIn += bytes;
+  }
+
+  /** Counts messages sent to a peer, in its counters and the server totals alike. */
+  countOut(peer: Peer, messages: number, bytes: number): void {
+    peer.counters.messagesOut += messages;
+    peer.counters.bytesOut += bytes;
+    this.totals.messagesOut += messages;
+    this.totals.bytesOut += bytes;
+  }
+
+  /**
    * Sends one message to every peer (encoded once); returns how many it was offered to
    * (`message.skipped` of them could not carry it).
    */

@@ -122,7 +122,6 @@ export class StreamSession implements Peer {
         logger.error(`client #${this.id} ${this.address}: ${reason}`);
       }
     }
-    hub.remove(this);
     // The peer ended (or broke the protocol): it gets what is queued as long as it keeps reading.
     await this.#close(reason, this.#config.drainMs, true);
     const { messagesIn, messagesOut } = this.counters;
@@ -149,7 +148,7 @@ export class StreamSession implements Peer {
       );
       return;
     }
-    this.#countOut(1, message.payload.length);
+    this.#config.hub.countOut(this, 1, message.payload.length);
   }
 
   async shutdown(drainMs: number): Promise<void> {
@@ -199,13 +198,10 @@ export class StreamSession implements Peer {
       for await (const { payloads } of readFrameBatches(source, {}, decoder)) {
         let bytes = 0;
         for (const payload of payloads) bytes += payload.length;
-        this.counters.messagesIn += payloads.length;
-        this.counters.bytesIn += bytes;
-        hub.totals.messagesIn += payloads.length;
-        hub.totals.bytesIn += bytes;
+        hub.countIn(this, payloads.length, bytes);
         // Echo every frame of this read in one write: the wire bytes are already the frames.
         this.#queue.push(decoder.takeWire());
-        this.#countOut(payloads.length, bytes);
+        hub.countOut(this, payloads.length, bytes);
         if (logger.verbose) {
           for (const payload of payloads) {
             logger.info(`client #${this.id} ${this.address}: message of ${payload.length} bytes`);
@@ -239,19 +235,18 @@ export class StreamSession implements Peer {
     };
   }
 
-  #countOut(messages: number, bytes: number): void {
-    this.counters.messagesOut += messages;
-    this.counters.bytesOut += bytes;
-    this.#config.hub.totals.messagesOut += messages;
-    this.#config.hub.totals.bytesOut += bytes;
+  /** Records why the connection closes and leaves the hub; false if closing had begun. */
+  #beginClosing(reason: string): boolean {
+    if (this.#closeReason !== undefined) return false;
+    this.#closeReason = reason;
+    clearTimeout(this.#idleTimer);
+    this.#config.hub.remove(this);
+    return true;
   }
 
   /** Closes at once, dropping what is queued. */
   #abort(reason: string): void {
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = reason;
-    clearTimeout(this.#idleTimer);
-    this.#config.hub.remove(this);
+    if (!this.#beginClosing(reason)) return;
     this.#queue.discard();
     closeQuietly(this.#conn);
   }
@@ -261,10 +256,7 @@ export class StreamSession implements Peer {
    * or, `whileProgressing`, as long as each `drainMs` sees some bytes written.
    */
   async #close(reason: string, drainMs: number, whileProgressing = false): Promise<void> {
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = reason;
-    clearTimeout(this.#idleTimer);
-    this.#config.hub.remove(this);
+    if (!this.#beginClosing(reason)) return;
     let written: number;
     do {
       written = this.#queue.written;

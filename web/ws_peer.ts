@@ -127,7 +127,7 @@ export class WebSocketPeer implements Peer {
     if (this.#closeReason !== undefined || this.#socket.readyState !== WebSocket.OPEN) return;
     if (!this.#hasRoomFor(message.payload.length)) return;
     this.#socket.send(message.text);
-    this.#countOut(message.payload.length);
+    this.#config.hub.countOut(this, 1, message.payload.length);
   }
 
   async shutdown(drainMs: number): Promise<void> {
@@ -170,16 +170,13 @@ export class WebSocketPeer implements Peer {
       this.#close(CloseCode.MESSAGE_TOO_BIG, `message larger than ${maxFrame} bytes`);
       return;
     }
-    this.counters.messagesIn++;
-    this.counters.bytesIn += bytes;
-    hub.totals.messagesIn++;
-    hub.totals.bytesIn += bytes;
+    hub.countIn(this, 1, bytes);
     if (logger.verbose) {
       logger.info(`client #${this.id} ${this.address}: message of ${bytes} bytes`);
     }
     if (this.#hasRoomFor(bytes)) {
       this.#socket.send(data);
-      this.#countOut(bytes);
+      hub.countOut(this, 1, bytes);
     }
     if (relay && payload) hub.relay(this, payload);
   }
@@ -199,13 +196,6 @@ export class WebSocketPeer implements Peer {
         `(limit ${formatBytes(this.#config.maxPending)})`,
     );
     return false;
-  }
-
-  #countOut(bytes: number): void {
-    this.counters.messagesOut++;
-    this.counters.bytesOut += bytes;
-    this.#config.hub.totals.messagesOut++;
-    this.#config.hub.totals.bytesOut += bytes;
   }
 
   /**
