@@ -122,17 +122,31 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
   try {
     await tls.handshake();
   } catch (error) {
-    try {
-      tls.close();
-    } catch {
-      // already closed
-    }
-    const advice = handshakeAdvice(error, options);
-    throw CERTIFICATE_PROBLEM.test(describeError(error))
-      ? new UntrustedServerError(advice)
-      : new FatalError(advice);
+    closeQuietly(tls);
+    throw handshakeFailure(error, options);
   }
   return tls;
+}
+
+/**
+ * The error to throw for a failed handshake: its advice, as an {@link UntrustedServerError}
+ * (never retried) when the certificate was refused.
+ *
+ * @example
+ * ```ts
+ * import { handshakeFailure, UntrustedServerError } from "./connect.ts";
+ * const error = handshakeFailure(new Error("invalid peer certificate: UnknownIssuer"), {
+ *   hostname: "localhost",
+ *   port: 9002,
+ * });
+ * error instanceof UntrustedServerError; // true
+ * ```
+ */
+export function handshakeFailure(error: unknown, options: ConnectOptions): FatalError {
+  const advice = handshakeAdvice(error, options);
+  return CERTIFICATE_PROBLEM.test(describeError(error))
+    ? new UntrustedServerError(advice)
+    : new FatalError(advice);
 }
 
 /** rustls's words for a certificate it will not accept. */

@@ -16,7 +16,7 @@
 import { FatalError } from "../cli/errors.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
 import { type ByteSink, writeAll } from "../util/net.ts";
-import { handshakeAdvice, readCa, UntrustedServerError } from "./connect.ts";
+import { handshakeFailure, readCa } from "./connect.ts";
 import { END_OF_INPUT, type InputChannel } from "./input_channel.ts";
 import type { Ending } from "./run_client.ts";
 
@@ -65,14 +65,11 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
         `${status ? ` (HTTP ${status})` : ""}: tlspush serves WebSocket clients at /ws`,
     );
   }
-  const advice = handshakeAdvice(new Error(reason), {
+  throw handshakeFailure(new Error(reason), {
     hostname: target.hostname,
     port: Number(target.port) || 443,
     caFile,
   });
-  throw /certificate|UnknownIssuer|NotValidForName|Expired|NotValidYet/i.test(reason)
-    ? new UntrustedServerError(advice)
-    : new FatalError(advice);
 }
 
 /**
