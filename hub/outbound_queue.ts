@@ -19,8 +19,6 @@
 import { concatBytes } from "../protocol/bytes.ts";
 import type { ByteSink } from "../util/net.ts";
 
-export type { ByteSink };
-
 /** Options of an {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
   /** Most bytes that may wait; beyond it {@link OutboundQueue.offer} refuses. */

@@ -11,6 +11,7 @@
  * @module
  */
 import { waitFor } from "./helpers.ts";
+import { readLines } from "../cli/lines.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -159,13 +160,7 @@ export class ServerProcess extends BackgroundProgram {
 }
 
 async function collectLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-  let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + text).split("\n");
-    rest = lines.pop()!;
-    into.push(...lines);
-  }
-  if (rest) into.push(rest);
+  for await (const line of readLines(stream)) into.push(line);
 }
 
 /** Runs `deno ARGS` from the repository root; returns the status and all output. */
