@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import type { Peer } from "../hub/peer.ts";
 
 /**
  * Writes timestamped event lines.
@@ -77,4 +78,26 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/**
+ * The log line of a client that closed, the same for every transport.
+ *
+ * @example
+ * ```ts
+ * import { closedLine } from "./logger.ts";
+ * import { newCounters } from "../hub/peer.ts";
+ * const peer = { id: 3, address: "127.0.0.1:5000", counters: newCounters() };
+ * closedLine(peer, "peer closed the connection", 2);
+ * // "client #3 127.0.0.1:5000 closed: peer closed the connection (0 messages in, 0 out; 2 connected)"
+ * ```
+ */
+export function closedLine(
+  peer: Pick<Peer, "id" | "address" | "counters">,
+  reason: string,
+  connected: number,
+): string {
+  const { messagesIn, messagesOut } = peer.counters;
+  return `client #${peer.id} ${peer.address} closed: ${reason} ` +
+    `(${messagesIn} messages in, ${messagesOut} out; ${connected} connected)`;
 }

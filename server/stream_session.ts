@@ -29,7 +29,7 @@ import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { describeError } from "../cli/errors.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
-import { formatBytes, type Logger } from "./logger.ts";
+import { closedLine, formatBytes, type Logger } from "./logger.ts";
 import type { SocketReaper } from "./socket_reaper.ts";
 
 /** What every session of one server shares. */
@@ -124,11 +124,7 @@ export class StreamSession implements Peer {
     }
     // The peer ended (or broke the protocol): it gets what is queued as long as it keeps reading.
     await this.#close(reason, this.#config.drainMs, true);
-    const { messagesIn, messagesOut } = this.counters;
-    logger.info(
-      `client #${this.id} ${this.address} closed: ${this.#closeReason} ` +
-        `(${messagesIn} messages in, ${messagesOut} out; ${hub.size} connected)`,
-    );
+    logger.info(closedLine(this, this.#closeReason!, hub.size));
   }
 
   deliver(message: OutgoingMessage): void {

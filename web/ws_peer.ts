@@ -24,7 +24,7 @@ import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
-import { formatBytes, type Logger } from "../server/logger.ts";
+import { closedLine, formatBytes, type Logger } from "../server/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 
@@ -227,11 +227,7 @@ export class WebSocketPeer implements Peer {
 
   #logClosed(): void {
     const { hub, logger } = this.#config;
-    const { messagesIn, messagesOut } = this.counters;
-    logger.info(
-      `client #${this.id} ${this.address} closed: ${this.#closeReason} ` +
-        `(${messagesIn} messages in, ${messagesOut} out; ${hub.size} connected)`,
-    );
+    logger.info(closedLine(this, this.#closeReason!, hub.size));
   }
 }
 
