@@ -81,3 +81,29 @@ export function decodeUtf8(bytes: Uint8Array): string {
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
+
+/**
+ * Bytes of `text` in UTF-8, without encoding it.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./utf8.ts";
+ * utf8Length("héllo 🚀"); // 11
+ * ```
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+    } else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 units
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}

@@ -23,7 +23,7 @@
 import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
-import { encodeUtf8 } from "../protocol/utf8.ts";
+import { encodeUtf8, utf8Length } from "../protocol/utf8.ts";
 import { closedLine, formatBytes, type Logger } from "../server/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
@@ -229,22 +229,4 @@ export class WebSocketPeer implements Peer {
     const { hub, logger } = this.#config;
     logger.info(closedLine(this, this.#closeReason!, hub.size));
   }
-}
-
-/** Bytes of `text` in UTF-8, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    if (unit < 0x800) {
-      bytes += 1;
-    } else if (unit >= 0xd800 && unit <= 0xdbff) {
-      bytes += 2; // a surrogate pair: 4 bytes for 2 units
-      i++;
-    } else {
-      bytes += 2;
-    }
-  }
-  return bytes;
 }
