@@ -26,6 +26,8 @@
  * @module
  */
 
+import { closeQuietly } from "../util/net.ts";
+
 const SHUT_RDWR = 2;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -82,18 +84,22 @@ export class SocketReaper {
 
   /**
    * Shuts down `conn`'s socket soon (requests made in the same tick share one scan of the
-   * descriptors). Resolves to whether the socket was found and shut down.
+   * descriptors), then closes `conn`. Resolves to whether the socket was found and shut down.
    */
-  reap(conn: Deno.Conn): Promise<boolean> {
+  async reap(conn: Deno.Conn): Promise<boolean> {
     const key = connectionKey(conn.localAddr as Deno.NetAddr, conn.remoteAddr as Deno.NetAddr);
-    if (!this.#libc || key === undefined) return Promise.resolve(false);
-    if (this.#pending.size === 0) setTimeout(() => this.#flush(), 0);
-    let request = this.#pending.get(key);
-    if (!request) {
-      request = Promise.withResolvers<boolean>();
-      this.#pending.set(key, request);
+    let found = false;
+    if (this.#libc && key !== undefined) {
+      if (this.#pending.size === 0) setTimeout(() => this.#flush(), 0);
+      let request = this.#pending.get(key);
+      if (!request) {
+        request = Promise.withResolvers<boolean>();
+        this.#pending.set(key, request);
+      }
+      found = await request.promise;
     }
-    return request.promise;
+    closeQuietly(conn);
+    return found;
   }
 
   #flush(): void {

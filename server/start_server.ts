@@ -91,8 +91,8 @@ export async function startServer(
   const refuse = (conn: Deno.Conn, why: string) => {
     logger.info(`refused connection from ${formatAddress(conn.remoteAddr)}: ${why}`);
     // Before its handshake a TLS socket is only closed for real by the reaper.
-    if (!options.plain) reaper.reap(conn).finally(() => closeQuietly(conn));
-    else closeQuietly(conn);
+    if (options.plain) closeQuietly(conn);
+    else reaper.reap(conn);
   };
   const sessions = new Map<StreamSession, Promise<void>>();
   let stopping = false;

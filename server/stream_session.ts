@@ -153,7 +153,6 @@ export class StreamSession implements Peer {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = "server shutting down";
     await this.#config.reaper.reap(this.#conn);
-    closeQuietly(this.#conn);
   }
 
   async #handshake(): Promise<boolean> {
@@ -175,7 +174,6 @@ export class StreamSession implements Peer {
     if (this.#closeReason !== undefined) return false;
     handshake.catch(() => {}); // it fails once the socket is shut down
     const closed = await reaper.reap(this.#conn);
-    closeQuietly(this.#conn);
     const outcome = closed
       ? "dropped"
       : `abandoned: ${reaper.unavailableReason ?? "its socket was not found"}`;
