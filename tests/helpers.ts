@@ -16,7 +16,7 @@ import { SERVER_DEFAULTS, type ServerOptions } from "../server/options.ts";
 import { Logger } from "../server/logger.ts";
 import { connectToServer } from "../client/connect.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
-import { FrameDecoder } from "../protocol/frame_decoder.ts";
+import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 import { ensureCertificates } from "../scripts/gen-cert.ts";
 
@@ -148,19 +148,13 @@ export class TestClient {
   }
 
   async #receive(): Promise<void> {
-    const decoder = new FrameDecoder({ framing: this.#framing, maxFrame: 64 << 20 });
-    while (true) {
-      let count: number | null;
-      try {
-        count = await this.conn.read(decoder.readTarget());
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return; // we closed it
-        throw error;
+    const frames = readFrameBatches(this.conn, { framing: this.#framing, maxFrame: 64 << 20 });
+    try {
+      for await (const { payloads } of frames) {
+        for (const payload of payloads) this.received.push(text.decode(payload));
       }
-      if (count === null) return decoder.finish();
-      const batch = decoder.commit(count);
-      for (const payload of batch.payloads) this.received.push(text.decode(payload));
-      if (batch.error) throw batch.error;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // else: we closed it
     }
   }
 }
