@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { readLines } from "./cli/lines.ts";
+import { readLines } from "./util/lines.ts";
 import { runMain } from "./cli/errors.ts";
 import { parseServerArgs, SERVER_USAGE } from "./server/options.ts";
 import { startServer } from "./server/start_server.ts";

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { describeError } from "../util/errors.ts";
 
 /**
  * A bad flag or flag value: exit status 2.
@@ -30,30 +31,14 @@ export class UsageError extends Error {
 }
 
 /**
- * An expected runtime failure (port in use, connection refused, untrusted certificate): exit 1.
- *
- * @example
- * ```ts
- * import { FatalError } from "./errors.ts";
- * throw new FatalError("cannot listen on 127.0.0.1:9002: address already in use"); // exit status 1
- * ```
- */
-export class FatalError extends Error {
-  /** Creates the error with the one line to print. */
-  constructor(message: string) {
-    super(message);
-    this.name = "FatalError";
-  }
-}
-
-/**
  * Runs a program's main function and turns its outcome into an exit status.
  *
  * @example
  * ```ts
- * import { FatalError, runMain } from "./errors.ts";
+ * import { runMain } from "./errors.ts";
+ * import { TlspushError } from "../util/errors.ts";
  * await runMain("tlspush-server", () => {
- *   throw new FatalError("cannot listen on 127.0.0.1:9002: address already in use");
+ *   throw new TlspushError("cannot listen on 127.0.0.1:9002: address already in use");
  * }); // prints "tlspush-server: cannot listen on ...", exits 1
  * ```
  */
@@ -74,19 +59,4 @@ export async function runMain(
     }
   }
   Deno.exit(status);
-}
-
-/**
- * One line for an error: its message, without the stack or rustls's documentation links.
- *
- * @example
- * ```ts
- * import { describeError } from "./errors.ts";
- * describeError(new Error("connection reset\n    at read (ext:deno_net)")); // "connection reset"
- * describeError("not an Error"); // "not an Error"
- * ```
- */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-  return message.replace(/: https:\/\/docs\.rs\/\S+/g, "");
 }

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { describeError, FatalError } from "../cli/errors.ts";
+import { describeError, TlspushError } from "../util/errors.ts";
 import { closeQuietly } from "../util/net.ts";
 
 /** Where and how to connect. */
@@ -42,7 +42,7 @@ export interface ConnectOptions {
  * }
  * ```
  */
-export class UntrustedServerError extends FatalError {
+export class UntrustedServerError extends TlspushError {
   /** Creates the error with its advice. */
   constructor(message: string) {
     super(message);
@@ -82,7 +82,7 @@ export async function resolveCaFile(caFile: string | undefined): Promise<string 
 }
 
 /**
- * Connects and completes the TLS handshake; throws `FatalError` with advice on failure.
+ * Connects and completes the TLS handshake; throws `TlspushError` with advice on failure.
  *
  * @example
  * ```ts
@@ -102,11 +102,11 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
     tcp = await Deno.connect({ hostname, port });
   } catch (error) {
     if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new FatalError(
+      throw new TlspushError(
         `cannot connect to ${where}: connection refused (is the server running?)`,
       );
     }
-    throw new FatalError(`cannot connect to ${where}: ${describeError(error)}`);
+    throw new TlspushError(`cannot connect to ${where}: ${describeError(error)}`);
   }
   tcp.setNoDelay(true);
   if (options.plain) return tcp;
@@ -142,11 +142,11 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
  * error instanceof UntrustedServerError; // true
  * ```
  */
-export function handshakeFailure(error: unknown, options: ConnectOptions): FatalError {
+export function handshakeFailure(error: unknown, options: ConnectOptions): TlspushError {
   const advice = handshakeAdvice(error, options);
   return CERTIFICATE_PROBLEM.test(describeError(error))
     ? new UntrustedServerError(advice)
-    : new FatalError(advice);
+    : new TlspushError(advice);
 }
 
 /** rustls's words for a certificate it will not accept. */
@@ -189,7 +189,7 @@ export function handshakeAdvice(error: unknown, options: ConnectOptions): string
 }
 
 /**
- * Reads a CA file (PEM); throws `FatalError` saying what is wrong with it.
+ * Reads a CA file (PEM); throws `TlspushError` saying what is wrong with it.
  *
  * @example
  * ```ts

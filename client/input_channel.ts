@@ -33,7 +33,7 @@ export const END_OF_INPUT: unique symbol = Symbol("end of input");
  *
  * @example
  * ```ts
- * import { readLines } from "../cli/lines.ts";
+ * import { readLines } from "../util/lines.ts";
  * import { InputChannel } from "./input_channel.ts";
  * const channel = new InputChannel(readLines(Deno.stdin.readable));
  * const connectionClosed = new AbortController();

@@ -12,9 +12,9 @@
  * ```
  * @module
  */
-import { describeError, FatalError } from "../cli/errors.ts";
-import { readLines } from "../cli/lines.ts";
-import { OutboundQueue } from "../hub/outbound_queue.ts";
+import { describeError, TlspushError } from "../util/errors.ts";
+import { readLines } from "../util/lines.ts";
+import { OutboundQueue } from "../util/outbound_queue.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { encodeFrame } from "../protocol/framing.ts";
@@ -168,7 +168,7 @@ async function sendFromChannel(
   return true;
 }
 
-/** Prints every message until the server ends the stream; throws `FatalError` if it breaks. */
+/** Prints every message until the server ends the stream; throws `TlspushError` if it breaks. */
 async function printIncoming(
   conn: Deno.Conn,
   options: ClientOptions,
@@ -186,12 +186,12 @@ async function printIncoming(
       return; // we closed it (Ctrl-C)
     }
     if (error instanceof ProtocolError) {
-      throw new FatalError(`the server broke the protocol: ${error.message}`);
+      throw new TlspushError(`the server broke the protocol: ${error.message}`);
     }
     const reason = /close_notify/.test(describeError(error))
       ? "the server went away without closing the connection (no TLS close_notify)"
       : describeError(error);
-    throw new FatalError(`connection to ${options.hostname}:${options.port} lost: ${reason}`);
+    throw new TlspushError(`connection to ${options.hostname}:${options.port} lost: ${reason}`);
   }
 }
 

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { FatalError } from "../cli/errors.ts";
+import { TlspushError } from "../util/errors.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
 import { type ByteSink, writeAll } from "../util/net.ts";
 import { handshakeFailure, readCa } from "./connect.ts";
@@ -52,7 +52,7 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
   client?.close();
   const reason = outcome.replace(/^NetworkError: failed to connect to WebSocket: /, "");
   if (/tcp connect error|Connection refused/i.test(reason)) {
-    throw new FatalError(
+    throw new TlspushError(
       `cannot connect to ${where}: connection refused (is the server running? ` +
         `its WebSocket port is --ws-port, default 9003)`,
     );
@@ -60,7 +60,7 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
   // An HTTP error status (HTTP/1.1) or a refused stream (HTTP/2): no WebSocket at that path.
   const status = reason.match(/Invalid status code:? (\d{3})/)?.[1];
   if (status || /stream error/i.test(reason)) {
-    throw new FatalError(
+    throw new TlspushError(
       `${where} refused the WebSocket upgrade of ${target.pathname}` +
         `${status ? ` (HTTP ${status})` : ""}: tlspush serves WebSocket clients at /ws`,
     );
@@ -75,7 +75,7 @@ export async function connectWebSocket(url: string, caFile?: string): Promise<We
 /**
  * Sends messages from `channel` (none: listen only) and prints every message received until the
  * connection closes. At end of input it closes normally and resolves once the server has
- * answered (every echo printed). Throws `FatalError` when the server closes with an error code
+ * answered (every echo printed). Throws `TlspushError` when the server closes with an error code
  * or the connection breaks.
  *
  * @example
@@ -121,9 +121,9 @@ export async function serveWebSocket(
     const why = close.reason ? `${close.reason} ` : "";
     if (close.code === 1006 || close.code === 0) {
       // No close frame: the server vanished (Deno reports 0 or 1006).
-      throw new FatalError(`connection to ${new URL(socket.url).host} lost (no close frame)`);
+      throw new TlspushError(`connection to ${new URL(socket.url).host} lost (no close frame)`);
     }
-    throw new FatalError(`the server closed the connection: ${why}(close code ${close.code})`);
+    throw new TlspushError(`the server closed the connection: ${why}(close code ${close.code})`);
   } finally {
     interrupted.removeEventListener("abort", onInterrupt);
   }

@@ -12,18 +12,18 @@
  * ```
  * @module
  */
-import { FatalError } from "../cli/errors.ts";
+import { TlspushError } from "../util/errors.ts";
 import { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
-import { CertificateError, ensureCertificates } from "../scripts/gen-cert.ts";
-import { formatBytes, Logger } from "./logger.ts";
+import { CertificateError, ensureCertificates } from "../tls/certificates.ts";
+import { formatBytes, Logger } from "../util/logger.ts";
 import type { ServerOptions } from "./options.ts";
 import { StreamSession } from "./stream_session.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
-import { SocketReaper } from "./socket_reaper.ts";
+import { SocketReaper } from "../util/socket_reaper.ts";
 import { startTrafficReport } from "./traffic_report.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
-import { describeError } from "../cli/errors.ts";
+import { describeError } from "../util/errors.ts";
 
 /** A server that is accepting clients. */
 export interface RunningServer {
@@ -42,11 +42,11 @@ export interface RunningServer {
 }
 
 /**
- * Starts listening; throws `FatalError` for expected failures (port in use, bad certificate).
+ * Starts listening; throws `TlspushError` for expected failures (port in use, bad certificate).
  *
  * @example
  * ```ts
- * import { Logger } from "./logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { SERVER_DEFAULTS } from "./options.ts";
  * import { startServer } from "./start_server.ts";
  * const options = { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, plain: true, ws: false };
@@ -212,9 +212,9 @@ async function loadCertificate(options: ServerOptions, logger: Logger): Promise<
     logger.info(`server certificate for ${generated.subjectAltNames.join(", ")}`);
     return generated;
   } catch (error) {
-    if (error instanceof CertificateError) throw new FatalError(error.message);
+    if (error instanceof CertificateError) throw new TlspushError(error.message);
     if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-      throw new FatalError(
+      throw new TlspushError(
         `cannot write certificates to ${options.certsDir}: permission denied (${
           describeError(error)
         })`,
@@ -228,7 +228,7 @@ async function readPem(path: string, what: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    throw new FatalError(`cannot read ${what} file ${path}: ${describeError(error)}`);
+    throw new TlspushError(`cannot read ${what} file ${path}: ${describeError(error)}`);
   }
 }
 
@@ -244,11 +244,11 @@ function listen(options: ServerOptions, tls: Certificate | undefined): Deno.List
     });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
-      throw new FatalError(`cannot listen on ${where}: address already in use`);
+      throw new TlspushError(`cannot listen on ${where}: address already in use`);
     }
     if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new FatalError(`cannot listen on ${where}: no such local address`);
+      throw new TlspushError(`cannot listen on ${where}: no such local address`);
     }
-    throw new FatalError(`cannot listen on ${where}: ${describeError(error)}`);
+    throw new TlspushError(`cannot listen on ${where}: ${describeError(error)}`);
   }
 }

@@ -6,9 +6,9 @@
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "./logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { SERVER_DEFAULTS } from "./options.ts";
- * import { SocketReaper } from "./socket_reaper.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { StreamSession } from "./stream_session.ts";
  * const hub = new Hub();
  * const config = { ...SERVER_DEFAULTS, hub, logger: new Logger(), reaper: new SocketReaper() };
@@ -24,13 +24,13 @@ import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
 import type { Framing } from "../protocol/framing.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
-import { OutboundQueue } from "../hub/outbound_queue.ts";
+import { OutboundQueue } from "../util/outbound_queue.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
-import { describeError } from "../cli/errors.ts";
+import { describeError } from "../util/errors.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
-import { closedLine, formatBytes, type Logger } from "./logger.ts";
-import type { SocketReaper } from "./socket_reaper.ts";
+import { closedLine, formatBytes, type Logger } from "../util/logger.ts";
+import type { SocketReaper } from "../util/socket_reaper.ts";
 
 /** What every session of one server shares. */
 export interface SessionConfig {
@@ -62,9 +62,9 @@ export interface SessionConfig {
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "./logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { SERVER_DEFAULTS } from "./options.ts";
- * import { SocketReaper } from "./socket_reaper.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { StreamSession } from "./stream_session.ts";
  * const shared = { hub: new Hub(), logger: new Logger(), reaper: new SocketReaper() };
  * const conn = await Deno.listen({ hostname: "127.0.0.1", port: 9002 }).accept();

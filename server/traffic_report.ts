@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "./logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { startTrafficReport } from "./traffic_report.ts";
  * const stop = startTrafficReport(new Hub(), new Logger(), 10_000);
  * stop(); // at shutdown
@@ -13,7 +13,7 @@
  * @module
  */
 import type { Hub } from "../hub/hub.ts";
-import { formatBytes, type Logger } from "./logger.ts";
+import { formatBytes, type Logger } from "../util/logger.ts";
 
 /**
  * Logs a summary every `intervalMs` while there is traffic; returns the function that stops it.
@@ -21,7 +21,7 @@ import { formatBytes, type Logger } from "./logger.ts";
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "./logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { startTrafficReport } from "./traffic_report.ts";
  * const logger = new Logger({ write: (line) => console.error(line) });
  * const stop = startTrafficReport(new Hub(), logger, 1000);

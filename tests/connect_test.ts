@@ -2,8 +2,8 @@ import { match as assertMatch } from "node:assert/strict";
 import { assertRejects } from "./assert.ts";
 import { startTestServer } from "./helpers.ts";
 import { connectToServer } from "../client/connect.ts";
-import { FatalError } from "../cli/errors.ts";
-import { ensureCertificates } from "../scripts/gen-cert.ts";
+import { TlspushError } from "../util/errors.ts";
+import { ensureCertificates } from "../tls/certificates.ts";
 
 Deno.test("a client trusting another CA is refused with advice to pass --ca", async () => {
   const server = await startTestServer();
@@ -11,7 +11,7 @@ Deno.test("a client trusting another CA is refused with advice to pass --ca", as
   await ensureCertificates({ certsDir: otherDir });
   const error = await assertRejects(
     connectToServer({ hostname: "localhost", port: server.port, caFile: `${otherDir}/ca.pem` }),
-    FatalError,
+    TlspushError,
   );
   assertMatch(error.message, /not signed by the CA in .*UnknownIssuer.*--ca/);
   await server.waitForLog(/TLS handshake with 127\.0\.0\.1:\d+ failed/);
@@ -23,7 +23,7 @@ Deno.test("a client trusting only the system roots is refused the self-signed ch
   const server = await startTestServer();
   const error = await assertRejects(
     connectToServer({ hostname: "localhost", port: server.port }),
-    FatalError,
+    TlspushError,
   );
   assertMatch(error.message, /system's trusted roots \(UnknownIssuer\)/);
   await server.waitForLog(/TLS handshake .* failed/);
@@ -41,7 +41,7 @@ Deno.test("a host name the certificate does not cover is refused with NotValidFo
   });
   const error = await assertRejects(
     connectToServer({ hostname: "127.0.0.1", port: server.port, caFile: caPath }),
-    FatalError,
+    TlspushError,
   );
   assertMatch(error.message, /not valid for the name '127\.0\.0\.1'.*--san 127\.0\.0\.1/);
   const conn = await connectToServer({ hostname: "localhost", port: server.port, caFile: caPath });
@@ -56,7 +56,7 @@ Deno.test("connection refused says whether the server is running", async () => {
   listener.close(); // a port that was just free
   const error = await assertRejects(
     connectToServer({ hostname: "127.0.0.1", port }),
-    FatalError,
+    TlspushError,
   );
   assertMatch(error.message, /connection refused \(is the server running\?\)/);
 });

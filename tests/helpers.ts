@@ -13,12 +13,12 @@
 import { assert } from "./assert.ts";
 import { type RunningServer, startServer } from "../server/start_server.ts";
 import { SERVER_DEFAULTS, type ServerOptions } from "../server/options.ts";
-import { Logger } from "../server/logger.ts";
+import { Logger } from "../util/logger.ts";
 import { connectToServer } from "../client/connect.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { concatBytes } from "../protocol/bytes.ts";
-import { ensureCertificates } from "../scripts/gen-cert.ts";
+import { ensureCertificates } from "../tls/certificates.ts";
 
 /** One shared certs directory for the whole test run (the CA is made once). */
 let sharedCertsDir: Promise<string> | undefined;

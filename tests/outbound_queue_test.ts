@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { concatBytes } from "../protocol/bytes.ts";
-import { OutboundQueue } from "../hub/outbound_queue.ts";
+import { OutboundQueue } from "../util/outbound_queue.ts";
 
 /** A sink that takes at most `step` bytes per write and only when released. */
 class GatedSink {

@@ -11,7 +11,7 @@
  * @module
  */
 import { waitFor } from "./helpers.ts";
-import { readLines } from "../cli/lines.ts";
+import { readLines } from "../util/lines.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { AdminFeed } from "./admin_feed.ts";
  * const hub = new Hub();
  * const feed = new AdminFeed({
@@ -26,7 +26,7 @@
  * @module
  */
 import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../server/logger.ts";
+import type { Logger } from "../util/logger.ts";
 import { takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
@@ -61,7 +61,7 @@ const MAX_BUFFERED = 1024 * 1024;
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { AdminFeed } from "./admin_feed.ts";
  * const hub = new Hub();
  * const feed = new AdminFeed({

@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { startWebServer } from "./web_server.ts";
  * const hub = new Hub();
  * const web = startWebServer({
@@ -28,9 +28,9 @@
  * ```
  * @module
  */
-import { describeError, FatalError } from "../cli/errors.ts";
+import { describeError, TlspushError } from "../util/errors.ts";
 import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../server/logger.ts";
+import type { Logger } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { AdminAuth } from "./admin_auth.ts";
@@ -82,12 +82,12 @@ export interface WebServer {
 }
 
 /**
- * Starts serving; throws `FatalError` when the port cannot be bound.
+ * Starts serving; throws `TlspushError` when the port cannot be bound.
  *
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { SERVER_DEFAULTS } from "../server/options.ts";
  * import { startWebServer } from "./web_server.ts";
  * const hub = new Hub();
@@ -178,9 +178,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
     }, handler);
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
-      throw new FatalError(`cannot listen on ${where} (--ws-port): address already in use`);
+      throw new TlspushError(`cannot listen on ${where} (--ws-port): address already in use`);
     }
-    throw new FatalError(`cannot listen on ${where} (--ws-port): ${describeError(error)}`);
+    throw new TlspushError(`cannot listen on ${where} (--ws-port): ${describeError(error)}`);
   }
   const address = server.addr;
   const auth = new AdminAuth(config.adminToken, address.port);

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
  * const config = { hub: new Hub(), logger: new Logger(), maxFrame: 1 << 20, maxPending: 1 << 23 };
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
@@ -24,7 +24,7 @@ import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
 import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
 import { encodeUtf8, utf8Length } from "../protocol/utf8.ts";
-import { closedLine, formatBytes, type Logger } from "../server/logger.ts";
+import { closedLine, formatBytes, type Logger } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 
@@ -76,7 +76,7 @@ const CLOSE_WAIT_MS = 2000;
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
- * import { Logger } from "../server/logger.ts";
+ * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
  * const hub = new Hub();
  * const config = { hub, logger: new Logger(), maxFrame: 65_536, maxPending: 1e6, relay: false };

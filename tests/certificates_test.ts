@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { CertificateError, ensureCertificates, fingerprint } from "../scripts/gen-cert.ts";
+import { CertificateError, ensureCertificates, fingerprint } from "../tls/certificates.ts";
 
 Deno.test("the CA is created once and reused; every start gets a fresh leaf", async () => {
   const certsDir = await Deno.makeTempDir();

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { withinDeadline } from "../util/deadline.ts";
+ * import { withinDeadline } from "./deadline.ts";
  * import { SocketReaper } from "./socket_reaper.ts";
  * const reaper = new SocketReaper();
  * const cert = await Deno.readTextFile("certs/server.pem");
@@ -26,7 +26,7 @@
  * @module
  */
 
-import { closeQuietly } from "../util/net.ts";
+import { closeQuietly } from "./net.ts";
 
 const SHUT_RDWR = 2;
 const AF_INET = 2;

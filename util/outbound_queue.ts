@@ -17,7 +17,7 @@
  * @module
  */
 import { concatBytes } from "../protocol/bytes.ts";
-import type { ByteSink } from "../util/net.ts";
+import type { ByteSink } from "./net.ts";
 
 /** Options of an {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
