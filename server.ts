@@ -11,7 +11,7 @@
  */
 import { readLines } from "./util/lines.ts";
 import { runMain } from "./cli/errors.ts";
-import { parseServerArgs, SERVER_USAGE } from "./server/options.ts";
+import { parseServerArgs, SERVER_USAGE } from "./cli/server_options.ts";
 import { startServer } from "./server/start_server.ts";
 
 if (import.meta.main) {

@@ -1,35 +1,76 @@
 /**
- * The hub: every client whose handshake has completed, over any transport, and the fan-out of
- * operator broadcasts (and, in relay mode, of client messages) to them.
+ * The hub: every client whose handshake has completed, over any transport, and publishing to
+ * them. Every source publishes through {@link Hub.publish} — the operator's standard input, the
+ * dashboard, relayed client messages — which checks the message, fans it out (encoded once per
+ * framing), counts, logs once and says what happened. It knows no socket and no transport.
  *
  * @example
  * ```ts
  * import { Hub } from "./hub.ts";
- * const hub = new Hub();
- * hub.broadcast("hello"); // 0: nobody connected yet
+ * import { OutgoingMessage } from "./message.ts";
+ * import { Logger } from "../util/logger.ts";
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+ * const result = await hub.publish(new OutgoingMessage("hello", { kind: "stdin" }));
+ * result.delivered; // 0: nobody connected yet
  * ```
  * @module
  */
-import { OutgoingMessage } from "./message.ts";
-import { newCounters, type Peer, type TrafficCounters } from "./peer.ts";
+import { formatBytes, type Logger, plural } from "../util/logger.ts";
+import type { OutgoingMessage } from "./message.ts";
+import { newCounters, type Peer, type TrafficCounters, type Transport } from "./peer.ts";
+
+/** What the hub needs to know. */
+export interface HubOptions {
+  /** The server log. */
+  logger: Logger;
+  /** Largest payload any peer accepts, in bytes: larger messages are refused. */
+  maxFrame: number;
+}
+
+/** What became of one published message. */
+export interface PublishResult {
+  /** Why nothing was sent (too large), when it was refused. */
+  refused?: string;
+  /** Peers it was offered to (every peer but its sender). */
+  offered: number;
+  /** Peers it was queued for. */
+  delivered: number;
+  /** Peers whose connection cannot carry it (a newline under `--framing line`). */
+  skipped: number;
+  /** Peers cut off as slow consumers instead of taking it. */
+  cutOff: number;
+}
 
 /**
- * The set of connected peers and the server-wide traffic counters.
+ * The set of connected peers, publishing to them, and the server-wide traffic counters.
  *
  * @example
  * ```ts
  * import { Hub } from "./hub.ts";
- * const hub = new Hub();
- * hub.broadcast("server restarting in 5 minutes"); // how many peers it was offered to
+ * import { OutgoingMessage } from "./message.ts";
+ * import { Logger } from "../util/logger.ts";
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+ * await hub.publish(new OutgoingMessage("server restarting in 5 minutes", { kind: "stdin" }));
  * for (const peer of hub.peers()) console.log(peer.id, peer.counters.messagesOut);
  * ```
  */
 export class Hub {
   readonly #peers = new Set<Peer>();
-  readonly #perTransport = new Map<Peer["transport"], number>();
+  readonly #perTransport = new Map<Transport, number>();
+  readonly #options: HubOptions;
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
+
+  /** An empty hub. */
+  constructor(options: HubOptions) {
+    this.#options = options;
+  }
+
+  /** The server log, shared by every peer. */
+  get logger(): Logger {
+    return this.#options.logger;
+  }
 
   /** A fresh peer number. */
   nextId(): number {
@@ -52,10 +93,11 @@ export class Hub {
    * @example
    * ```ts
    * import { Hub } from "./hub.ts";
-   * new Hub().count("ws"); // 0
+   * import { Logger } from "../util/logger.ts";
+   * new Hub({ logger: new Logger(), maxFrame: 1024 }).count("ws"); // 0
    * ```
    */
-  count(transport: Peer["transport"]): number {
+  count(transport: Transport): number {
     return this.#perTransport.get(transport) ?? 0;
   }
 
@@ -79,7 +121,8 @@ export class Hub {
    * ```ts
    * import { Hub } from "./hub.ts";
    * import { newCounters, type Peer } from "./peer.ts";
-   * const hub = new Hub();
+   * import { Logger } from "../util/logger.ts";
+   * const hub = new Hub({ logger: new Logger(), maxFrame: 1024 });
    * const peer = { counters: newCounters() } as Peer;
    * hub.countIn(peer, 2, 10); // peer.counters.messagesIn === 2, hub.totals.bytesIn === 10
    * ```
@@ -100,28 +143,55 @@ export class Hub {
   }
 
   /**
-   * Sends one message to every peer (encoded once); returns how many it was offered to
-   * (`message.skipped` of them could not carry it).
+   * Publishes one message to every peer but its sender. An operator's message (not a relayed
+   * one, which would flood the log) is logged once, with what became of it.
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * import { OutgoingMessage } from "./message.ts";
+   * import { Logger } from "../util/logger.ts";
+   * const hub = new Hub({ logger: new Logger(), maxFrame: 4 });
+   * const result = await hub.publish(new OutgoingMessage("too long", { kind: "dashboard" }));
+   * result.refused; // "8 B is more than the maximum of 4 B (--max-frame)"
+   * ```
    */
-  broadcast(message: string | Uint8Array | OutgoingMessage): number {
-    return this.#fanOut(
-      message instanceof OutgoingMessage ? message : new OutgoingMessage(message),
-    );
+  publish(message: OutgoingMessage): Promise<PublishResult> {
+    const { logger, maxFrame } = this.#options;
+    const size = message.payload.length;
+    const logged = message.source.kind !== "relay";
+    if (size > maxFrame) {
+      const refused = `${formatBytes(size)} is more than the maximum of ${
+        formatBytes(maxFrame)
+      } (--max-frame)`;
+      if (logged) logger.error(`${message.source.kind} message not sent: ${refused}`);
+      return Promise.resolve({ refused, offered: 0, delivered: 0, skipped: 0, cutOff: 0 });
+    }
+    const result = this.#fanOut(message);
+    if (logged) {
+      logger.info(`broadcast ${formatBytes(size)} to ${plural(result.delivered, "client")}`);
+      if (result.skipped > 0) {
+        logger.error(
+          `broadcast skipped for ${plural(result.skipped, "client")}: ` +
+            `--framing line cannot carry a newline`,
+        );
+      }
+    }
+    return Promise.resolve(result);
   }
 
-  /** Sends a client's message to every other peer (relay mode). */
-  relay(from: Peer, payload: Uint8Array): number {
-    return this.#fanOut(new OutgoingMessage(payload), from);
-  }
-
-  #fanOut(message: OutgoingMessage, except?: Peer): number {
-    let count = 0;
+  #fanOut(message: OutgoingMessage): PublishResult {
+    const sender = message.source.kind === "relay" ? message.source.peer : undefined;
+    const result: PublishResult = { offered: 0, delivered: 0, skipped: 0, cutOff: 0 };
     // A copy: a slow consumer removes itself while we iterate.
     for (const peer of [...this.#peers]) {
-      if (peer === except) continue;
-      peer.deliver(message);
-      count++;
+      if (peer === sender) continue;
+      result.offered++;
+      const delivery = peer.deliver(message);
+      if (delivery === "sent") result.delivered++;
+      else if (delivery === "skipped") result.skipped++;
+      else if (delivery === "cut-off") result.cutOff++;
     }
-    return count;
+    return result;
   }
 }

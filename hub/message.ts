@@ -1,17 +1,28 @@
 /**
  * A message on its way to many peers: encoded once per framing (and decoded to text once, for
- * WebSocket peers), then the same bytes are handed to every connection.
+ * WebSocket peers), then the same bytes are handed to every connection. It knows where it came
+ * from, so that the hub can leave out the sender of a relayed message and log operator
+ * messages once.
  *
  * @example
  * ```ts
  * import { OutgoingMessage } from "./message.ts";
- * const message = new OutgoingMessage("hello");
+ * const message = new OutgoingMessage("hello", { kind: "stdin" });
  * message.frame("le32") === message.frame("le32"); // true: encoded once
  * ```
  * @module
  */
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
+import type { Peer } from "./peer.ts";
+
+/**
+ * Where a message came from: the operator's standard input, the dashboard, the publish API, or a
+ * client whose message is relayed (`--relay`) to every other client.
+ */
+export type MessageSource =
+  | { readonly kind: "stdin" | "dashboard" | "api" }
+  | { readonly kind: "relay"; readonly peer: Peer };
 
 /**
  * One message with lazily built, cached wire forms.
@@ -19,7 +30,7 @@ import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
  * @example
  * ```ts
  * import { OutgoingMessage } from "./message.ts";
- * const message = new OutgoingMessage("hi");
+ * const message = new OutgoingMessage("hi", { kind: "dashboard" });
  * message.frame("le32"); // Uint8Array [2, 0, 0, 0, 104, 105]
  * message.text; // "hi"
  * ```
@@ -27,13 +38,14 @@ import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
 export class OutgoingMessage {
   /** The UTF-8 payload. */
   readonly payload: Uint8Array;
-  /** Peers that could not take it (a newline for a `line`-framed connection). */
-  skipped = 0;
+  /** Who published it. */
+  readonly source: MessageSource;
   #text: string | undefined;
   readonly #frames = new Map<Framing, Uint8Array>();
 
   /** Wraps a text or an already valid UTF-8 payload (kept, not copied). */
-  constructor(message: string | Uint8Array) {
+  constructor(message: string | Uint8Array, source: MessageSource) {
+    this.source = source;
     if (typeof message === "string") {
       this.payload = encodeUtf8(message);
       this.#text = message;

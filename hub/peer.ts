@@ -38,12 +38,33 @@ export function newCounters(): TrafficCounters {
   return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
 }
 
+/** How a client is connected: TLS, plain TCP (`--plain`) or WebSocket. */
+export type Transport = "tls" | "tcp" | "ws";
+
+/**
+ * Every transport, in the order stats list them.
+ *
+ * @example
+ * ```ts
+ * import { TRANSPORTS } from "./peer.ts";
+ * for (const transport of TRANSPORTS) console.log(transport); // tls, tcp, ws
+ * ```
+ */
+export const TRANSPORTS: readonly Transport[] = ["tls", "tcp", "ws"];
+
+/**
+ * What became of one message offered to one peer: queued, skipped (this connection cannot carry
+ * it: a newline under line framing), refused because the peer was cut off as a slow consumer,
+ * or dropped because the peer is already closing.
+ */
+export type Delivery = "sent" | "skipped" | "cut-off" | "closing";
+
 /** A client connection the hub can push to. */
 export interface Peer {
   /** Server-wide number, for logs. */
   readonly id: number;
   /** How it is connected. */
-  readonly transport: "tls" | "tcp" | "ws";
+  readonly transport: Transport;
   /** Remote address as `host:port`. */
   readonly address: string;
   /** When its handshake completed. */
@@ -52,8 +73,8 @@ export interface Peer {
   readonly counters: TrafficCounters;
   /** Bytes waiting to be written to it. */
   readonly queuedBytes: number;
-  /** Queues a message; a peer that cannot take it disconnects itself as a slow consumer. */
-  deliver(message: OutgoingMessage): void;
+  /** Queues a message; a peer that cannot take it cuts itself off as a slow consumer. */
+  deliver(message: OutgoingMessage): Delivery;
   /** Flushes what is queued (for at most `drainMs`), then closes cleanly. */
   shutdown(drainMs: number): Promise<void>;
 }

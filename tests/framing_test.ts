@@ -91,8 +91,8 @@ Deno.test("--framing line: a broadcast with a newline is skipped for line client
     await TestClient.connect(server, { framing: "line" }),
   ];
   await waitFor(() => server.hub.size === 2);
-  assertEquals(server.broadcast("two\nlines"), 0);
-  assertEquals(server.broadcast("fine"), 2);
+  assertEquals((await server.broadcast("two\nlines")).delivered, 0);
+  assertEquals((await server.broadcast("fine")).delivered, 2);
   for (const client of clients) assertEquals(await client.waitForMessages(1), ["fine"]);
   const skipped = server.log.filter((line) => /skipped for 2 clients: --framing line/.test(line));
   assertEquals(skipped.length, 1);

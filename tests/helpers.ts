@@ -12,7 +12,7 @@
  */
 import { assert } from "./assert.ts";
 import { type RunningServer, startServer } from "../server/start_server.ts";
-import { SERVER_DEFAULTS, type ServerOptions } from "../server/options.ts";
+import { SERVER_DEFAULTS, type ServerOptions } from "../server/config.ts";
 import { Logger } from "../util/logger.ts";
 import { connectToServer } from "../client/connect.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";

@@ -108,7 +108,7 @@ Deno.test("a client echoing one message larger than --max-pending is not cut off
   let written = 0;
   while (written < large.length) written += await conn.write(large.subarray(written));
   await waitFor(() => server.hub.totals.messagesIn === 1, 20_000, "the message to arrive");
-  assertEquals(server.broadcast("small broadcast"), 1);
+  assertEquals((await server.broadcast("small broadcast")).delivered, 1);
   const received: number[] = [];
   for await (const payload of readFrames(conn, { maxFrame: 16 << 20 })) {
     received.push(payload.length);

@@ -35,21 +35,19 @@ Deno.test("queued frames are coalesced into few writes and arrive whole, in orde
   assertEquals(queue.written, concatBytes(frames).length);
 });
 
-Deno.test("offered messages beyond the limit are refused; a lone large one is taken", () => {
-  const queue = new OutboundQueue(new GatedSink(), { maxPending: 1000 });
-  assert(queue.offer(bytes(5000)), "a lone message larger than the limit still goes");
-  assert(!queue.offer(bytes(1)), "then nothing more until it is written");
-  const other = new OutboundQueue(new GatedSink(), { maxPending: 1000 });
-  assert(other.offer(bytes(600)));
-  assert(other.offer(bytes(400)));
-  assert(!other.offer(bytes(1)), "601 + 400 + 1 would pass the limit");
-});
-
-Deno.test("a large echo waiting to be written does not make the next broadcast a slow consumer", () => {
-  const queue = new OutboundQueue(new GatedSink(), { maxPending: 1000 });
+Deno.test("offered bytes count pushed frames until they are written; echoes do not", async () => {
+  const sink = new GatedSink();
+  const queue = new OutboundQueue(sink, { maxPending: 1000 });
   queue.push(bytes(16_000)); // the echo of one large, legal message
   assert(queue.full, "the reader pauses");
-  assert(queue.offer(bytes(10)), "a broadcast is still taken");
+  assertEquals(queue.offered, 0, "an echo is not a pushed message");
+  queue.offer(bytes(600));
+  queue.offer(bytes(400));
+  assertEquals(queue.offered, 1000);
+  sink.release();
+  await queue.flushed();
+  assertEquals(queue.offered, 0);
+  assertEquals(queue.pending, 0);
 });
 
 Deno.test("a failed write stops the queue and reports the error", async () => {

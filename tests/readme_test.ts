@@ -1,6 +1,6 @@
 /** The README stays true: its usage sections are the programs' own `--help` text. */
 import { assert } from "./assert.ts";
-import { SERVER_USAGE } from "../server/options.ts";
+import { SERVER_USAGE } from "../cli/server_options.ts";
 import { CLIENT_USAGE } from "../client/options.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));

@@ -22,7 +22,7 @@ async function serverWithBacklog(args: string[]) {
   await server.waitForLine(/connected from/);
   const line = "q".repeat(60_000);
   for (let i = 0; i < 150; i++) await server.type(line); // ~9 MB: more than the socket buffers
-  await server.waitForLine(/broadcast 58\.6 KiB to 1 clients/);
+  await server.waitForLine(/broadcast 58\.6 KiB to 1 client/);
   await waitFor(() => server.stdout.filter((l) => /broadcast/.test(l)).length === 150, 20_000);
   return { server, stalled, certsDir };
 }
@@ -32,7 +32,7 @@ Deno.test("SIGTERM with a client that stopped reading: drains up to --drain-time
   server.kill("SIGTERM");
   const status = await server.exited(15_000);
   assertEquals(status.code, 0);
-  assert(server.stdout.some((line) => /shutting down: closing 1 connections/.test(line)));
+  assert(server.stdout.some((line) => /shutting down: closing 1 connection/.test(line)));
   assert(server.stdout.some((line) => /closed: server shutting down/.test(line)));
   stalled.close();
   await Deno.remove(certsDir, { recursive: true });

@@ -166,7 +166,7 @@ Deno.test("the dashboard feed streams stats and log lines and broadcasts to ever
   assertEquals(await tls.waitForMessages(1), ["from the dashboard"]);
   await waitFor(() => messages.find((m) => m.type === "broadcast" && m.clients === 1), 5000, "ack");
   await waitFor(
-    () => messages.find((m) => m.type === "log" && /broadcast .* to 1 clients/.test(m.line)),
+    () => messages.find((m) => m.type === "log" && /broadcast .* to 1 client/.test(m.line)),
     5000,
     "the broadcast log line",
   );

@@ -27,7 +27,7 @@ Deno.test("an operator broadcast reaches TLS and WebSocket clients alike", async
   const server = await startTestServer();
   const tls = await TestClient.connect(server);
   const ws = await WsTestClient.connect(server);
-  assertEquals(server.broadcast("to everyone"), 2);
+  assertEquals((await server.broadcast("to everyone")).delivered, 2);
   assertEquals(await tls.waitForMessages(1), ["to everyone"]);
   assertEquals(await ws.waitForMessages(1), ["to everyone"]);
   tls.close();

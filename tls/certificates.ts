@@ -15,6 +15,7 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
+import { TlspushError } from "../util/errors.ts";
 
 x509.cryptoProvider.set(crypto);
 
@@ -52,7 +53,7 @@ export interface CertificateOptions {
 }
 
 /**
- * Raised when the stored CA cannot be used; the message says what to do.
+ * Raised when a certificate cannot be made, read or used; the message says what to do.
  *
  * @example
  * ```ts
@@ -64,13 +65,7 @@ export interface CertificateOptions {
  * }
  * ```
  */
-export class CertificateError extends Error {
-  /** Creates the error with its advice. */
-  constructor(message: string) {
-    super(message);
-    this.name = "CertificateError";
-  }
-}
+export class CertificateError extends TlspushError {}
 
 /**
  * Loads or creates the CA, then issues and writes a fresh leaf.

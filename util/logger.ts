@@ -8,7 +8,6 @@
  * ```
  * @module
  */
-import type { Peer } from "../hub/peer.ts";
 
 /**
  * Writes timestamped event lines.
@@ -81,23 +80,15 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * The log line of a client that closed, the same for every transport.
+ * A count with its noun, singular for one: `1 client`, `3 clients`.
  *
  * @example
  * ```ts
- * import { closedLine } from "./logger.ts";
- * import { newCounters } from "../hub/peer.ts";
- * const peer = { id: 3, address: "127.0.0.1:5000", counters: newCounters() };
- * closedLine(peer, "peer closed the connection", 2);
- * // "client #3 127.0.0.1:5000 closed: peer closed the connection (0 messages in, 0 out; 2 connected)"
+ * import { plural } from "./logger.ts";
+ * plural(1, "message"); // "1 message"
+ * plural(0, "connection"); // "0 connections"
  * ```
  */
-export function closedLine(
-  peer: Pick<Peer, "id" | "address" | "counters">,
-  reason: string,
-  connected: number,
-): string {
-  const { messagesIn, messagesOut } = peer.counters;
-  return `client #${peer.id} ${peer.address} closed: ${reason} ` +
-    `(${messagesIn} messages in, ${messagesOut} out; ${connected} connected)`;
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -21,7 +21,7 @@ import type { ByteSink } from "./net.ts";
 
 /** Options of an {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
-  /** Most bytes that may wait; beyond it {@link OutboundQueue.offer} refuses. */
+  /** Most bytes that may wait before {@link OutboundQueue.full} says the reader should pause. */
   maxPending: number;
 }
 
@@ -36,7 +36,8 @@ const MAX_COALESCED_WRITE = 256 * 1024;
  * import { OutboundQueue } from "./outbound_queue.ts";
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 9002 });
  * const queue = new OutboundQueue(conn, { maxPending: 8 << 20 });
- * if (!queue.offer(new Uint8Array([0, 0, 0, 0]))) console.error("slow consumer");
+ * queue.offer(new Uint8Array([0, 0, 0, 0])); // a pushed message
+ * if (queue.offered > 8 << 20) console.error("slow consumer");
  * await queue.flushed();
  * ```
  */
@@ -80,17 +81,19 @@ export class OutboundQueue {
     return this.#pending >= this.#maxPending;
   }
 
+  /** Bytes of offered (pushed) frames queued or being written: what a slow-consumer rule counts. */
+  get offered(): number {
+    return this.#offered;
+  }
+
   /**
-   * Queues a pushed message (broadcast, relay) unless the offered bytes still waiting would pass
-   * the limit; a lone one is always taken, so a message larger than the limit can still go.
-   * Echoes do not count here: they are bounded by pausing the reader instead, so a client that
-   * sends one large message is not cut off by the next broadcast. False means: slow consumer.
+   * Queues a pushed message (broadcast, relay): it counts in {@link offered}, where the caller's
+   * slow-consumer rule looks. Echoes go through {@link push} instead: they are bounded by pausing
+   * the reader, so a client that sends one large message is not cut off by the next broadcast.
    */
-  offer(frame: Uint8Array): boolean {
-    if (this.#offered > 0 && this.#offered + frame.length > this.#maxPending) return false;
+  offer(frame: Uint8Array): void {
     this.#enqueue(frame, true);
     this.#offered += frame.length;
-    return true;
   }
 
   /** Queues `frame` whatever the limit (for echoes, whose reader then pauses). */

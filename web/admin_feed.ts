@@ -12,10 +12,9 @@
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { AdminFeed } from "./admin_feed.ts";
- * const hub = new Hub();
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
  * const feed = new AdminFeed({
- *   hub, logger: new Logger(), startedAt: new Date(), server: "tls 127.0.0.1:9002",
- *   broadcast: (text) => hub.broadcast(text), redact: (line) => line, maxFrame: 1 << 20,
+ *   hub, startedAt: new Date(), server: "tls 127.0.0.1:9002", redact: (line) => line,
  * });
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request) => {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
@@ -26,25 +25,19 @@
  * @module
  */
 import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../util/logger.ts";
+import { OutgoingMessage } from "../hub/message.ts";
 import { takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
 export interface AdminFeedConfig {
-  /** The connected clients. */
+  /** The connected clients, and the server log streamed to the dashboards. */
   hub: Hub;
-  /** The server log, streamed to the dashboards. */
-  logger: Logger;
   /** When the server started. */
   startedAt: Date;
   /** A one-line description of the server shown in the dashboard's header. */
   server: string;
-  /** Pushes a message to every client; returns how many. */
-  broadcast(text: string): number;
   /** Removes secrets from a log line before it leaves the server. */
   redact(line: string): string;
-  /** Largest broadcast accepted, in UTF-8 bytes. */
-  maxFrame: number;
   /** How often stats are pushed, in ms (default 1000). */
   intervalMs?: number;
 }
@@ -63,10 +56,9 @@ const MAX_BUFFERED = 1024 * 1024;
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { AdminFeed } from "./admin_feed.ts";
- * const hub = new Hub();
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
  * const feed = new AdminFeed({
- *   hub, logger: new Logger(), startedAt: new Date(), server: "tls 127.0.0.1:9002",
- *   broadcast: (text) => hub.broadcast(text), redact: (line) => line, maxFrame: 1 << 20,
+ *   hub, startedAt: new Date(), server: "tls 127.0.0.1:9002", redact: (line) => line,
  * });
  * feed.size; // 0 until a dashboard is attached
  * feed.close();
@@ -82,7 +74,7 @@ export class AdminFeed {
   /** Starts recording the log; pushes stats while a dashboard is connected. */
   constructor(config: AdminFeedConfig) {
     this.#config = config;
-    this.#unsubscribe = config.logger.subscribe((raw) => {
+    this.#unsubscribe = config.hub.logger.subscribe((raw) => {
       const line = config.redact(raw);
       this.#history.push(line);
       if (this.#history.length > HISTORY_LINES) this.#history.shift();
@@ -144,15 +136,15 @@ export class AdminFeed {
       reply(socket, { type: "error", message: "unknown command" });
       return;
     }
-    const bytes = new TextEncoder().encode(command.text).length;
-    if (bytes > this.#config.maxFrame) {
-      reply(socket, {
-        type: "error",
-        message: `not sent: ${bytes} bytes is more than the maximum of ${this.#config.maxFrame}`,
-      });
-      return;
-    }
-    reply(socket, { type: "broadcast", clients: this.#config.broadcast(command.text) });
+    const message = new OutgoingMessage(command.text, { kind: "dashboard" });
+    this.#config.hub.publish(message).then((result) => {
+      reply(
+        socket,
+        result.refused
+          ? { type: "error", message: `not sent: ${result.refused}` }
+          : { type: "broadcast", clients: result.delivered },
+      );
+    });
   }
 
   #send(message: unknown): void {

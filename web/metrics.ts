@@ -4,25 +4,28 @@
  *
  * @example
  * ```ts
+ * import { Logger } from "../util/logger.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { renderMetrics } from "./metrics.ts";
  * import { takeStats } from "./stats.ts";
- * renderMetrics(takeStats(new Hub(), new Date()));
+ * renderMetrics(takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date()));
  * // "# HELP tlspush_connected_clients Clients connected now, by transport.\n..."
  * ```
  * @module
  */
-import { type ServerStats, TRANSPORTS } from "./stats.ts";
+import { TRANSPORTS } from "../hub/peer.ts";
+import type { ServerStats } from "./stats.ts";
 
 /**
  * The media type Prometheus scrapes.
  *
  * @example
  * ```ts
+ * import { Logger } from "../util/logger.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
  * import { takeStats } from "./stats.ts";
- * const body = renderMetrics(takeStats(new Hub(), new Date()));
+ * const body = renderMetrics(takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date()));
  * new Response(body, { headers: { "content-type": METRICS_CONTENT_TYPE } });
  * ```
  */
@@ -33,10 +36,11 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
  *
  * @example
  * ```ts
+ * import { Logger } from "../util/logger.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { renderMetrics } from "./metrics.ts";
  * import { takeStats } from "./stats.ts";
- * const text = renderMetrics(takeStats(new Hub(), new Date()));
+ * const text = renderMetrics(takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date()));
  * text.includes('tlspush_connected_clients{transport="ws"} 0'); // true
  * ```
  */

@@ -5,35 +5,23 @@
  *
  * @example
  * ```ts
+ * import { Logger } from "../util/logger.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { takeStats } from "./stats.ts";
- * const stats = takeStats(new Hub(), new Date());
+ * const stats = takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date());
  * stats.connected; // 0
  * ```
  * @module
  */
 import type { Hub } from "../hub/hub.ts";
-import type { Peer, TrafficCounters } from "../hub/peer.ts";
-
-/**
- * Transports a peer can use, in display order.
- *
- * @example
- * ```ts
- * import { Hub } from "../hub/hub.ts";
- * import { takeStats, TRANSPORTS } from "./stats.ts";
- * const stats = takeStats(new Hub(), new Date());
- * for (const transport of TRANSPORTS) console.log(transport, stats.byTransport[transport]);
- * ```
- */
-export const TRANSPORTS: readonly Peer["transport"][] = ["tls", "tcp", "ws"];
+import type { TrafficCounters, Transport } from "../hub/peer.ts";
 
 /** One connected client, as the dashboard lists it. */
 export interface PeerStats extends TrafficCounters {
   /** Server-wide number. */
   id: number;
   /** `tls`, `tcp` or `ws`. */
-  transport: Peer["transport"];
+  transport: Transport;
   /** Remote `host:port`. */
   address: string;
   /** When it connected (ISO time). */
@@ -51,7 +39,7 @@ export interface ServerStats {
   /** Clients connected now. */
   connected: number;
   /** Clients connected now, by transport. */
-  byTransport: Record<Peer["transport"], number>;
+  byTransport: Record<Transport, number>;
   /** Bytes queued to all clients. */
   queuedBytes: number;
   /** Traffic since the server started. */
@@ -65,15 +53,16 @@ export interface ServerStats {
  *
  * @example
  * ```ts
+ * import { Logger } from "../util/logger.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { takeStats } from "./stats.ts";
- * const stats = takeStats(new Hub(), new Date());
+ * const stats = takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date());
  * stats.peers; // []: nobody connected yet
  * stats.totals.messagesIn; // 0
  * ```
  */
 export function takeStats(hub: Hub, startedAt: Date): ServerStats {
-  const byTransport: Record<Peer["transport"], number> = { tls: 0, tcp: 0, ws: 0 };
+  const byTransport: Record<Transport, number> = { tls: 0, tcp: 0, ws: 0 };
   const peers: PeerStats[] = [];
   let queuedBytes = 0;
   for (const peer of hub.peers()) {

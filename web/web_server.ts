@@ -15,22 +15,25 @@
  *
  * @example
  * ```ts
+ * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { startWebServer } from "./web_server.ts";
- * const hub = new Hub();
+ * const logger = new Logger();
+ * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
- *   hostname: "127.0.0.1", port: 0, tls: undefined, hub, logger: new Logger(),
- *   maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, maxConnections: 0, adminToken: undefined,
- *   broadcast: (text) => hub.broadcast(text), server: "tlspush",
+ *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined, server: "tlspush",
+ *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 },
+ *   budget: new ConnectionBudget(0, logger),
  * });
  * await web.shutdown(1000);
  * ```
  * @module
  */
-import { describeError, TlspushError } from "../util/errors.ts";
-import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../util/logger.ts";
+import type { ConnectionBudget } from "../hub/connection_budget.ts";
+import type { PeerSettings } from "../hub/peer_core.ts";
+import { listenError } from "../util/listen_error.ts";
+import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { AdminAuth } from "./admin_auth.ts";
@@ -49,22 +52,12 @@ export interface WebServerConfig {
   port: number;
   /** Certificate and key (PEM); undefined serves plain HTTP (`--plain`). */
   tls: { cert: string; key: string } | undefined;
-  /** The hub WebSocket clients join. */
-  hub: Hub;
-  /** The server log. */
-  logger: Logger;
-  /** Largest message accepted, in UTF-8 bytes. */
-  maxFrame: number;
-  /** Most bytes unsent to a client before it is cut off. */
-  maxPending: number;
-  /** Whether client messages also go to every other client. */
-  relay: boolean;
-  /** Most clients connected at once, TLS and WebSocket together (0: no limit). */
-  maxConnections: number;
+  /** What every peer shares (the hub, limits); WebSocket clients join that hub. */
+  settings: PeerSettings;
+  /** The server-wide connection budget (`--max-connections`). */
+  budget: ConnectionBudget;
   /** The admin token; undefined generates one. */
   adminToken: string | undefined;
-  /** Pushes an operator message to every client (and logs it); returns how many. */
-  broadcast(text: string): number;
   /** One line naming the server, for the dashboard header. */
   server: string;
 }
@@ -82,25 +75,28 @@ export interface WebServer {
 }
 
 /**
- * Starts serving; throws `TlspushError` when the port cannot be bound.
+ * Starts serving; throws `ListenError` when the port cannot be bound.
  *
  * @example
  * ```ts
+ * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
- * import { SERVER_DEFAULTS } from "../server/options.ts";
  * import { startWebServer } from "./web_server.ts";
- * const hub = new Hub();
+ * const logger = new Logger();
+ * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
- *   ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
- *   hub, logger: new Logger(), broadcast: (text) => hub.broadcast(text),
- *   server: "tcp 127.0.0.1:9002",
+ *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
+ *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 },
+ *   budget: new ConnectionBudget(10_000, logger), server: "tcp 127.0.0.1:9002",
  * });
  * console.log(`dashboard: ${web.origin}/admin?token=${web.auth.token}`);
  * await web.shutdown(1000);
  * ```
  */
 export function startWebServer(config: WebServerConfig): WebServer {
+  const { hub } = config.settings;
+  const { logger } = hub;
   const startedAt = new Date();
   const peers = new Set<WebSocketPeer>();
   const secure = config.tls !== undefined;
@@ -116,18 +112,16 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
-      if (config.maxConnections > 0 && config.hub.size >= config.maxConnections) {
-        config.logger.info(
-          `refused WebSocket from ${formatAddress(info.remoteAddr)}: ` +
-            `at --max-connections ${config.maxConnections}`,
-        );
-        return respond(503, "too many connections\n", { "retry-after": "5" });
-      }
+      const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
+      if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
       const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
       const { socket, response } = Deno.upgradeWebSocket(request);
-      const peer = new WebSocketPeer(socket, remoteAddr, config);
+      const peer = new WebSocketPeer(socket, remoteAddr, config.settings);
       peers.add(peer);
-      peer.closed.then(() => peers.delete(peer));
+      peer.closed.then(() => {
+        peers.delete(peer);
+        slot.release();
+      });
       return response;
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
@@ -144,7 +138,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        return respond(200, renderMetrics(takeStats(config.hub, startedAt)), {
+        return respond(200, renderMetrics(takeStats(hub, startedAt)), {
           "content-type": METRICS_CONTENT_TYPE,
         });
       }
@@ -163,7 +157,6 @@ export function startWebServer(config: WebServerConfig): WebServer {
     return respond(404, "not found\n");
   };
 
-  const where = `${config.hostname}:${config.port}`;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -172,27 +165,21 @@ export function startWebServer(config: WebServerConfig): WebServer {
       ...config.tls,
       onListen: () => {},
       onError: (error) => {
-        config.logger.error(`web request failed: ${describeError(error)}`);
+        logger.error(`web request failed: ${describeError(error)}`);
         return respond(500, "internal error\n");
       },
     }, handler);
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new TlspushError(`cannot listen on ${where} (--ws-port): address already in use`);
-    }
-    throw new TlspushError(`cannot listen on ${where} (--ws-port): ${describeError(error)}`);
+    throw listenError(error, config.hostname, config.port, "--ws-port");
   }
   const address = server.addr;
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
   const feed = new AdminFeed({
-    hub: config.hub,
-    logger: config.logger,
+    hub,
     startedAt,
     server: config.server,
-    broadcast: config.broadcast,
     redact: (line) => line.replaceAll(token, "<admin token>"),
-    maxFrame: config.maxFrame,
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
 

@@ -1,32 +1,30 @@
 /**
  * A WebSocket client (path `/ws`) as a hub peer: each text message is one message of the
- * protocol, echoed back; broadcasts and relayed messages arrive as text messages. The same
- * limits hold as on TLS: `--max-frame` bytes of UTF-8 per message (larger: close 1009), text
- * only (binary: close 1003), and a client with more than `--max-pending` bytes unsent is cut off
- * as a slow consumer (close 1008). WebSocket text is valid UTF-8 by definition (Deno closes the
- * socket with 1007 otherwise).
+ * protocol, echoed back; pushed messages arrive as text messages. The rules are
+ * {@link PeerCore}'s, as on TLS; this file maps them to WebSocket: a message over `--max-frame`
+ * UTF-8 bytes closes with 1009, a binary one with 1003, a slow consumer with 1008, shutdown
+ * with 1001. WebSocket text is valid UTF-8 by definition (Deno closes with 1007 otherwise).
  *
  * @example
  * ```ts
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
- * const config = { hub: new Hub(), logger: new Logger(), maxFrame: 1 << 20, maxPending: 1 << 23 };
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+ * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: true, drainMs: 5000 };
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
- *   new WebSocketPeer(socket, info.remoteAddr, { ...config, relay: true });
+ *   new WebSocketPeer(socket, info.remoteAddr, settings);
  *   return response;
  * });
  * ```
  * @module
  */
-import type { Hub } from "../hub/hub.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
-import { newCounters, type Peer, type TrafficCounters } from "../hub/peer.ts";
+import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
 import { encodeUtf8, utf8Length } from "../protocol/utf8.ts";
-import { closedLine, formatBytes, type Logger } from "../util/logger.ts";
-import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import { formatAddress } from "../util/net.ts";
 
 /**
  * WebSocket close codes used here (RFC 6455, section 7.4.1).
@@ -53,22 +51,11 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
 } as const;
 
-/** What every WebSocket peer of one server shares. */
-export interface WebSocketPeerConfig {
-  /** The hub the peer joins once the socket opens. */
-  hub: Hub;
-  /** The server log. */
-  logger: Logger;
-  /** Largest message accepted, in UTF-8 bytes. */
-  maxFrame: number;
-  /** Most bytes unsent to a client before it counts as a slow consumer. */
-  maxPending: number;
-  /** Whether client messages also go to every other client. */
-  relay: boolean;
-}
-
 /** How long a closing handshake may take before the peer is forgotten anyway. */
 const CLOSE_WAIT_MS = 2000;
+
+/** A WebSocket tells no "drained" event: how often draining looks at `bufferedAmount`. */
+const DRAIN_POLL_MS = 10;
 
 /**
  * A browser or `wss://` client, joined to the hub while its socket is open.
@@ -78,43 +65,38 @@ const CLOSE_WAIT_MS = 2000;
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
- * const hub = new Hub();
- * const config = { hub, logger: new Logger(), maxFrame: 65_536, maxPending: 1e6, relay: false };
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 65_536 });
+ * const settings = { hub, maxFrame: 65_536, maxPending: 1e6, relay: false, drainMs: 5000 };
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
- *   const peer = new WebSocketPeer(socket, info.remoteAddr, config);
+ *   const peer = new WebSocketPeer(socket, info.remoteAddr, settings);
  *   peer.closed.then(() => console.log(`client #${peer.id} left`));
  *   return response;
  * });
  * ```
  */
-export class WebSocketPeer implements Peer {
-  readonly id: number;
-  readonly transport = "ws" as const;
-  readonly address: string;
-  since: Date = new Date();
-  readonly counters: TrafficCounters = newCounters();
+export class WebSocketPeer extends PeerCore {
   /** Resolves once the socket has closed and the peer has left the hub. */
   readonly closed: Promise<void>;
   readonly #socket: WebSocket;
-  readonly #config: WebSocketPeerConfig;
-  /** Set once closing has begun: why. */
-  #closeReason: string | undefined;
-  #opened = false;
+  /** UTF-8 bytes handed to the socket so far (written = sent - buffered). */
+  #sent = 0;
 
   /** Serves `socket` (fresh from `Deno.upgradeWebSocket`) until it closes. */
-  constructor(socket: WebSocket, remoteAddr: Deno.Addr, config: WebSocketPeerConfig) {
+  constructor(socket: WebSocket, remoteAddr: Deno.Addr, settings: PeerSettings) {
+    super(settings, "ws", formatAddress(remoteAddr));
     this.#socket = socket;
-    this.#config = config;
-    this.id = config.hub.nextId();
-    this.address = formatAddress(remoteAddr);
     const closed = Promise.withResolvers<void>();
     this.closed = closed.promise;
-    socket.onopen = () => this.#open();
+    socket.onopen = () => this.join();
     socket.onmessage = (event) => this.#receive(event.data);
     socket.onerror = () => {}; // followed by close, which logs
     socket.onclose = (event) => {
-      this.#left(event.code);
+      this.finish(
+        event.code === CloseCode.NORMAL || event.code === CloseCode.GOING_AWAY
+          ? `peer closed the connection (close code ${event.code})`
+          : `connection lost (close code ${event.code})`,
+      );
       closed.resolve();
     };
   }
@@ -123,110 +105,76 @@ export class WebSocketPeer implements Peer {
     return this.#socket.readyState === WebSocket.OPEN ? this.#socket.bufferedAmount : 0;
   }
 
-  deliver(message: OutgoingMessage): void {
-    if (this.#closeReason !== undefined || this.#socket.readyState !== WebSocket.OPEN) return;
-    if (!this.#hasRoomFor(message.payload.length)) return;
+  /** A WebSocket cannot tell echoes from pushed messages in `bufferedAmount`: it counts both. */
+  protected get pushedBytes(): number {
+    return this.queuedBytes;
+  }
+
+  protected get writtenBytes(): number {
+    return this.#sent - this.queuedBytes;
+  }
+
+  protected send(message: OutgoingMessage): boolean {
+    if (this.#socket.readyState !== WebSocket.OPEN) return false;
     this.#socket.send(message.text);
-    this.#config.hub.countOut(this, 1, message.payload.length);
+    this.#sent += message.payload.length;
+    return true;
   }
 
-  async shutdown(drainMs: number): Promise<void> {
-    if (this.#closeReason === undefined) {
-      const deadline = Date.now() + drainMs;
-      while (this.queuedBytes > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      this.#close(CloseCode.GOING_AWAY, "server shutting down");
+  protected async flushed(): Promise<void> {
+    while (this.queuedBytes > 0) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
-    await withinDeadline(this.closed, CLOSE_WAIT_MS);
   }
 
-  #open(): void {
-    const { hub, logger } = this.#config;
-    this.since = new Date();
-    this.#opened = true;
-    hub.add(this);
-    logger.info(
-      `client #${this.id} connected from ${this.address} over WebSocket (${hub.size} connected)`,
-    );
-  }
-
-  #receive(data: unknown): void {
-    if (this.#closeReason !== undefined) return;
-    const { hub, logger, maxFrame, relay } = this.#config;
-    if (typeof data !== "string") {
-      logger.error(`client #${this.id} ${this.address}: protocol error: binary WebSocket message`);
-      this.#close(CloseCode.UNSUPPORTED_DATA, "only text messages are accepted");
-      return;
-    }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: short texts need no encoding to be measured.
-    const payload = data.length * 3 > maxFrame || relay ? encodeUtf8(data) : undefined;
-    const bytes = payload?.length ?? utf8Length(data);
-    if (bytes > maxFrame) {
-      logger.error(
-        `client #${this.id} ${this.address}: protocol error: message of ${bytes} bytes is ` +
-          `larger than the maximum of ${maxFrame}`,
-      );
-      this.#close(CloseCode.MESSAGE_TOO_BIG, `message larger than ${maxFrame} bytes`);
-      return;
-    }
-    hub.countIn(this, 1, bytes);
-    if (logger.verbose) {
-      logger.info(`client #${this.id} ${this.address}: message of ${bytes} bytes`);
-    }
-    if (this.#hasRoomFor(bytes)) {
-      this.#socket.send(data);
-      hub.countOut(this, 1, bytes);
-    }
-    if (relay && payload) hub.relay(this, payload);
-  }
-
-  /**
-   * A WebSocket cannot stop reading to push back as TCP does, so the rule is the one of the
-   * outbound queue: a message into an empty buffer always goes, beyond `maxPending` the client
-   * is cut off.
-   */
-  #hasRoomFor(bytes: number): boolean {
-    const pending = this.#socket.bufferedAmount;
-    if (pending === 0 || pending + bytes <= this.#config.maxPending) return true;
-    this.#close(
-      CloseCode.POLICY_VIOLATION,
-      "slow consumer",
-      `slow consumer: ${formatBytes(pending)} already queued ` +
-        `(limit ${formatBytes(this.#config.maxPending)})`,
-    );
-    return false;
-  }
-
-  /**
-   * Leaves the hub, starts the closing handshake with `code` and logs why at once (a client
-   * that has stopped reading may never complete the handshake; Deno's keep-alive pings then
-   * drop it).
-   */
-  #close(code: number, reason: string, logReason = reason): void {
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = `${logReason} (close code ${code})`;
-    this.#config.hub.remove(this);
+  protected async disconnect(kind: CloseKind, _clean: boolean): Promise<void> {
+    const [code, reason] = this.#closeFrame(kind);
     try {
-      this.#socket.close(code, reason);
+      if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(code, reason);
     } catch {
       // closed already
     }
-    if (this.#opened) this.#logClosed();
+    // A client that has stopped reading may never answer; Deno's keep-alive pings drop it then.
+    await withinDeadline(this.closed, CLOSE_WAIT_MS);
   }
 
-  /** The socket has closed: log it, unless this side began the close (logged then). */
-  #left(code: number): void {
-    this.#config.hub.remove(this);
-    if (!this.#opened || this.#closeReason !== undefined) return;
-    this.#closeReason = code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY
-      ? `peer closed the connection (close code ${code})`
-      : `connection lost (close code ${code})`;
-    this.#logClosed();
+  protected override closeNote(kind: CloseKind): string {
+    return kind === "peer-closed" || kind === "lost"
+      ? ""
+      : ` (close code ${this.#closeFrame(kind)[0]})`;
   }
 
-  #logClosed(): void {
-    const { hub, logger } = this.#config;
-    logger.info(closedLine(this, this.#closeReason!, hub.size));
+  #closeFrame(kind: CloseKind): [number, string] {
+    switch (kind) {
+      case "shutdown":
+        return [CloseCode.GOING_AWAY, "server shutting down"];
+      case "too-large":
+        return [CloseCode.MESSAGE_TOO_BIG, `message larger than ${this.settings.maxFrame} bytes`];
+      case "unsupported":
+        return [CloseCode.UNSUPPORTED_DATA, "only text messages are accepted"];
+      case "slow-consumer":
+        return [CloseCode.POLICY_VIOLATION, "slow consumer"];
+      default:
+        return [CloseCode.NORMAL, ""];
+    }
+  }
+
+  #receive(data: unknown): void {
+    if (this.closing) return;
+    if (typeof data !== "string") {
+      this.abort("unsupported", this.reportProtocolError("binary WebSocket message"));
+      return;
+    }
+    const { maxFrame, relay } = this.settings;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: short texts need no encoding to be measured.
+    const payload = data.length * 3 > maxFrame || relay ? encodeUtf8(data) : undefined;
+    const bytes = payload?.length ?? utf8Length(data);
+    if (!this.fits(bytes)) return;
+    this.received(1, bytes, () => [payload ?? encodeUtf8(data)]);
+    if (this.admits(bytes)) {
+      this.#socket.send(data);
+      this.#sent += bytes;
+      this.echoed(1, bytes);
+    }
   }
 }

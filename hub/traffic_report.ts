@@ -4,15 +4,15 @@
  *
  * @example
  * ```ts
- * import { Hub } from "../hub/hub.ts";
+ * import { Hub } from "./hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { startTrafficReport } from "./traffic_report.ts";
- * const stop = startTrafficReport(new Hub(), new Logger(), 10_000);
+ * const stop = startTrafficReport(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Logger(), 10_000);
  * stop(); // at shutdown
  * ```
  * @module
  */
-import type { Hub } from "../hub/hub.ts";
+import type { Hub } from "./hub.ts";
 import { formatBytes, type Logger } from "../util/logger.ts";
 
 /**
@@ -20,11 +20,11 @@ import { formatBytes, type Logger } from "../util/logger.ts";
  *
  * @example
  * ```ts
- * import { Hub } from "../hub/hub.ts";
+ * import { Hub } from "./hub.ts";
  * import { Logger } from "../util/logger.ts";
  * import { startTrafficReport } from "./traffic_report.ts";
  * const logger = new Logger({ write: (line) => console.error(line) });
- * const stop = startTrafficReport(new Hub(), logger, 1000);
+ * const stop = startTrafficReport(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), logger, 1000);
  * // "... traffic in the last 1 s: in 3 messages (15 B), out 3 messages (15 B); 1 connected"
  * stop();
  * ```

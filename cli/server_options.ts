@@ -1,98 +1,25 @@
 /**
- * The server's command line: flags, defaults, help text.
+ * The server's command line: flags and help text, parsed into the composition root's
+ * {@link ServerOptions} (defaults in `server/config.ts`).
  *
  * @example
  * ```ts
- * import { parseServerArgs } from "./options.ts";
+ * import { parseServerArgs } from "./server_options.ts";
  * const options = parseServerArgs(["--port", "0"]);
  * ```
  * @module
  */
-import { UsageError } from "../cli/errors.ts";
-import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from "../cli/flags.ts";
-import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
-import { parseInteger } from "../cli/flags.ts";
-
-/** Everything the server needs to start. */
-export interface ServerOptions {
-  /** Address to bind (default `0.0.0.0`). */
-  hostname: string;
-  /** Port (default 9002; 0 picks a free one). */
-  port: number;
-  /** Directory of the local CA and generated certificate. */
-  certsDir: string;
-  /** User-supplied certificate file (PEM), with {@link key}. */
-  cert?: string;
-  /** User-supplied private key file (PEM), with {@link cert}. */
-  key?: string;
-  /** Extra subjectAltNames for the generated certificate. */
-  sans: string[];
-  /** Largest payload accepted, in bytes. */
-  maxFrame: number;
-  /** Wire framing. */
-  framing: Framing;
-  /** Most bytes queued for one client before it is cut off as a slow consumer. */
-  maxPending: number;
-  /** Also push each client message to every other client. */
-  relay: boolean;
-  /** TCP without TLS. */
-  plain: boolean;
-  /** Log a line per received message. */
-  verbose: boolean;
-  /** How long shutdown waits for queues to drain, in ms. */
-  drainMs: number;
-  /** How often the traffic summary is logged while there is traffic, in ms (no flag). */
-  trafficReportMs: number;
-  /** Most simultaneous connections (0: no limit). */
-  maxConnections: number;
-  /** A peer that has not finished the TLS handshake within this many ms is dropped. */
-  handshakeTimeoutMs: number;
-  /** A client silent this many ms is closed (0: never). */
-  idleTimeoutMs: number;
-  /** Whether the HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`) runs. */
-  ws: boolean;
-  /** Port of the HTTPS/WebSocket endpoint (default 9003; 0 picks a free one). */
-  wsPort: number;
-  /** Token of `/admin` and `/metrics` (`--admin-token` or `TLSPUSH_ADMIN_TOKEN`); else generated. */
-  adminToken?: string;
-}
-
-/**
- * Defaults of every option.
- *
- * @example
- * ```ts
- * import { startServer } from "./start_server.ts";
- * import { SERVER_DEFAULTS } from "./options.ts";
- * const server = await startServer({ ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0 });
- * ```
- */
-export const SERVER_DEFAULTS: ServerOptions = {
-  hostname: "0.0.0.0",
-  port: 9002,
-  certsDir: "certs",
-  sans: [],
-  maxFrame: DEFAULT_MAX_FRAME,
-  framing: "le32",
-  maxPending: 8 * 1024 * 1024,
-  relay: false,
-  plain: false,
-  verbose: false,
-  drainMs: 5000,
-  trafficReportMs: 10_000,
-  maxConnections: 10_000,
-  handshakeTimeoutMs: 10_000,
-  idleTimeoutMs: 0,
-  ws: true,
-  wsPort: 9003,
-};
+import { UsageError } from "./errors.ts";
+import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from "./flags.ts";
+import { SERVER_DEFAULTS, type ServerOptions } from "../server/config.ts";
+import { parseInteger } from "./flags.ts";
 
 /**
  * Help text of the server.
  *
  * @example
  * ```ts
- * import { parseServerArgs, SERVER_USAGE } from "./options.ts";
+ * import { parseServerArgs, SERVER_USAGE } from "./server_options.ts";
  * if (parseServerArgs(["--help"]) === null) console.log(SERVER_USAGE);
  * ```
  */
@@ -132,7 +59,7 @@ Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.
  *
  * @example
  * ```ts
- * import { parseServerArgs } from "./options.ts";
+ * import { parseServerArgs } from "./server_options.ts";
  * const options = parseServerArgs(["--port", "9443", "--framing", "be32", "--relay"]);
  * options?.framing; // "be32"
  * parseServerArgs(["--help"]); // null: print SERVER_USAGE
@@ -207,7 +134,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
  *
  * @example
  * ```ts
- * import { ADMIN_TOKEN_ENV } from "./options.ts";
+ * import { ADMIN_TOKEN_ENV } from "./server_options.ts";
  * Deno.env.get(ADMIN_TOKEN_ENV); // the token when set (needs --allow-env=TLSPUSH_ADMIN_TOKEN)
  * ```
  */

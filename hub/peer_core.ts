@@ -1,0 +1,266 @@
+/**
+ * The rules every client connection follows, whatever its transport: its identity and counters,
+ * joining and leaving the hub with one log line each, counting what it sends (and the echo),
+ * `--verbose` lines, relaying (`--relay`), the slow-consumer rule, the `--max-frame` refusal
+ * for transports that learn a message's size only once it has arrived, and draining before a
+ * clean close. A transport extends it and supplies only how to send, how much is pending and
+ * how to close.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * import type { OutgoingMessage } from "./message.ts";
+ * import { type CloseKind, PeerCore, type PeerSettings } from "./peer_core.ts";
+ * import { Logger } from "../util/logger.ts";
+ *
+ * // A peer that prints what it is sent: a transport in a dozen lines.
+ * class PrintingPeer extends PeerCore {
+ *   get queuedBytes(): number { return 0; }
+ *   protected get pushedBytes(): number { return 0; }
+ *   protected get writtenBytes(): number { return 0; }
+ *   protected send(message: OutgoingMessage): boolean { console.log(message.text); return true; }
+ *   protected flushed(): Promise<void> { return Promise.resolve(); }
+ *   protected disconnect(_kind: CloseKind, _clean: boolean): void {}
+ *   start(): void { this.join(); }
+ * }
+ * const hub = new Hub({ logger: new Logger(), maxFrame: 1024 });
+ * const settings: PeerSettings = { hub, maxFrame: 1024, maxPending: 1 << 20, relay: false, drainMs: 1000 };
+ * new PrintingPeer(settings, "tcp", "127.0.0.1:5000").start();
+ * ```
+ * @module
+ */
+import { describeError } from "../util/errors.ts";
+import { formatBytes, plural } from "../util/logger.ts";
+import { withinDeadline } from "../util/deadline.ts";
+import type { Hub } from "./hub.ts";
+import { OutgoingMessage } from "./message.ts";
+import {
+  type Delivery,
+  newCounters,
+  type Peer,
+  type TrafficCounters,
+  type Transport,
+} from "./peer.ts";
+
+/** What every peer of one server shares. */
+export interface PeerSettings {
+  /** The hub the peer joins once its handshake completes. */
+  hub: Hub;
+  /** Largest payload accepted, in bytes. */
+  maxFrame: number;
+  /** Most bytes of pushed messages queued before the client counts as a slow consumer. */
+  maxPending: number;
+  /** Whether client messages also go to every other client. */
+  relay: boolean;
+  /** How long a closing peer may take to flush what is queued, in ms (without progress). */
+  drainMs: number;
+}
+
+/** Why a connection is being closed; each transport maps it to its own close (code). */
+export type CloseKind =
+  | "peer-closed"
+  | "shutdown"
+  | "protocol"
+  | "too-large"
+  | "unsupported"
+  | "slow-consumer"
+  | "idle"
+  | "lost";
+
+/**
+ * A client connection served by some transport.
+ *
+ * @example
+ * ```ts
+ * import type { PeerCore } from "./peer_core.ts";
+ * function describe(peer: PeerCore): string {
+ *   return `#${peer.id} ${peer.address}${peer.closing ? " (closing)" : ""}`;
+ * }
+ * ```
+ */
+export abstract class PeerCore implements Peer {
+  readonly id: number;
+  readonly transport: Transport;
+  readonly address: string;
+  since: Date = new Date();
+  readonly counters: TrafficCounters = newCounters();
+  /** What every peer of the server shares. */
+  protected readonly settings: PeerSettings;
+  /** Set once closing has begun: why. */
+  #closeReason: string | undefined;
+  #joined = false;
+
+  /** A peer numbered by the hub; it joins with {@link join} once its handshake completes. */
+  constructor(settings: PeerSettings, transport: Transport, address: string) {
+    this.settings = settings;
+    this.transport = transport;
+    this.address = address;
+    this.id = settings.hub.nextId();
+  }
+
+  /** Bytes queued or being written. */
+  abstract get queuedBytes(): number;
+  /** Of those, the bytes of pushed messages (the slow-consumer limit counts only these). */
+  protected abstract get pushedBytes(): number;
+  /** Bytes written so far: progress, while draining. */
+  protected abstract get writtenBytes(): number;
+  /** Queues a pushed message; false when this connection cannot carry it. */
+  protected abstract send(message: OutgoingMessage): boolean;
+  /** Resolves once nothing is queued (or the connection failed). */
+  protected abstract flushed(): Promise<void>;
+  /** Ends the connection: `clean` after everything was written, else at once. */
+  protected abstract disconnect(kind: CloseKind, clean: boolean): Promise<void> | void;
+
+  /** True once closing has begun. */
+  get closing(): boolean {
+    return this.#closeReason !== undefined;
+  }
+
+  /** True once the handshake completed and the hub knows this peer. */
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  deliver(message: OutgoingMessage): Delivery {
+    if (this.closing) return "closing";
+    const bytes = message.payload.length;
+    if (!this.admits(bytes)) return "cut-off";
+    if (!this.send(message)) return "skipped";
+    this.settings.hub.countOut(this, 1, bytes);
+    return "sent";
+  }
+
+  async shutdown(drainMs: number): Promise<void> {
+    if (!this.#joined) return await this.abandon();
+    if (!this.#beginClosing("shutdown", "server shutting down")) return;
+    await this.#drain(drainMs, false);
+    await this.disconnect("shutdown", this.queuedBytes === 0);
+  }
+
+  /** Closes a peer that never joined (its handshake is still going); nothing is logged. */
+  protected abandon(): Promise<void> | void {
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = "server shutting down";
+    return this.disconnect("shutdown", false);
+  }
+
+  /** The handshake completed: join the hub and say so. */
+  protected join(): void {
+    const { hub } = this.settings;
+    this.#joined = true;
+    this.since = new Date();
+    hub.add(this);
+    const via = this.transport === "ws" ? " over WebSocket" : "";
+    hub.logger.info(
+      `client #${this.id} connected from ${this.address}${via} (${hub.size} connected)`,
+    );
+  }
+
+  /**
+   * Counts `count` messages of `bytes` received, logs them with `--verbose`, and relays them
+   * with `--relay`; `payloads` gives them (asked only when needed; copied before relaying).
+   */
+  protected received(count: number, bytes: number, payloads: () => readonly Uint8Array[]): void {
+    const { hub, relay } = this.settings;
+    hub.countIn(this, count, bytes);
+    if (hub.logger.verbose) {
+      for (const payload of payloads()) {
+        hub.logger.info(
+          `client #${this.id} ${this.address}: message of ${payload.length} bytes`,
+        );
+      }
+    }
+    if (relay) {
+      for (const payload of payloads()) {
+        hub.publish(new OutgoingMessage(payload.slice(), { kind: "relay", peer: this }));
+      }
+    }
+  }
+
+  /** Counts the echo of `count` messages of `bytes`. */
+  protected echoed(count: number, bytes: number): void {
+    this.settings.hub.countOut(this, count, bytes);
+  }
+
+  /**
+   * The slow-consumer rule: `bytes` more may be queued unless pushed messages already wait and
+   * would then pass `--max-pending` (a message into an empty queue always goes, so one larger
+   * than the limit still can). Beyond it the client is cut off.
+   */
+  protected admits(bytes: number): boolean {
+    const pending = this.pushedBytes;
+    const { maxPending } = this.settings;
+    if (pending === 0 || pending + bytes <= maxPending) return true;
+    this.abort(
+      "slow-consumer",
+      `slow consumer: ${formatBytes(pending)} already queued (limit ${formatBytes(maxPending)})`,
+    );
+    return false;
+  }
+
+  /** The `--max-frame` rule for a message whose size is known only once it arrived. */
+  protected fits(bytes: number): boolean {
+    const { maxFrame } = this.settings;
+    if (bytes <= maxFrame) return true;
+    const why = `message of ${bytes} bytes is larger than the maximum of ${maxFrame}`;
+    this.abort("too-large", this.reportProtocolError(why));
+    return false;
+  }
+
+  /** The client broke the protocol: logs it as an error; returns the reason to close with. */
+  protected reportProtocolError(why: string): string {
+    this.settings.hub.logger.error(`client #${this.id} ${this.address}: protocol error: ${why}`);
+    return `protocol error: ${why}`;
+  }
+
+  /** Describes a failed read for the closed line. */
+  protected lost(error: unknown): string {
+    return `connection lost: ${describeError(error)}`;
+  }
+
+  /**
+   * The client is done (it closed, or broke the protocol in a way that still lets it read): it
+   * gets what is queued for as long as each `--drain-timeout` sees progress, then a clean close.
+   */
+  protected async finish(reason: string, kind: CloseKind = "peer-closed"): Promise<void> {
+    if (!this.#beginClosing(kind, reason)) return;
+    await this.#drain(this.settings.drainMs, true);
+    await this.disconnect(kind, this.queuedBytes === 0);
+  }
+
+  /** Closes at once, dropping what is queued. */
+  protected abort(kind: CloseKind, reason: string): void {
+    if (!this.#beginClosing(kind, reason)) return;
+    this.disconnect(kind, false);
+  }
+
+  /** What the closed line adds for a close of this kind (a WebSocket: its close code). */
+  protected closeNote(_kind: CloseKind): string {
+    return "";
+  }
+
+  /** Records why the connection closes, leaves the hub and logs it; false if already closing. */
+  #beginClosing(kind: CloseKind, reason: string): boolean {
+    if (this.#closeReason !== undefined) return false;
+    this.#closeReason = reason;
+    const { hub } = this.settings;
+    hub.remove(this);
+    if (this.#joined) {
+      const { messagesIn, messagesOut } = this.counters;
+      hub.logger.info(
+        `client #${this.id} ${this.address} closed: ${reason}${this.closeNote(kind)} ` +
+          `(${plural(messagesIn, "message")} in, ${messagesOut} out; ${hub.size} connected)`,
+      );
+    }
+    return true;
+  }
+
+  /** Waits for the queue to empty: at most `drainMs`, or as long as each `drainMs` sees progress. */
+  async #drain(drainMs: number, whileProgressing: boolean): Promise<void> {
+    let written: number;
+    do {
+      written = this.writtenBytes;
+      await withinDeadline(this.flushed(), drainMs);
+    } while (whileProgressing && this.queuedBytes > 0 && this.writtenBytes > written);
+  }
+}

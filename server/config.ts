@@ -1,0 +1,86 @@
+/**
+ * Everything the server needs to start, and the defaults of every option. The command line
+ * (`cli/server_options.ts`) fills it from flags; tests build it directly.
+ *
+ * @example
+ * ```ts
+ * import { SERVER_DEFAULTS, type ServerOptions } from "./config.ts";
+ * const options: ServerOptions = { ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0 };
+ * ```
+ * @module
+ */
+import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
+
+/** Everything the server needs to start. */
+export interface ServerOptions {
+  /** Address to bind (default `0.0.0.0`). */
+  hostname: string;
+  /** Port (default 9002; 0 picks a free one). */
+  port: number;
+  /** Directory of the local CA and generated certificate. */
+  certsDir: string;
+  /** User-supplied certificate file (PEM), with {@link key}. */
+  cert?: string;
+  /** User-supplied private key file (PEM), with {@link cert}. */
+  key?: string;
+  /** Extra subjectAltNames for the generated certificate. */
+  sans: string[];
+  /** Largest payload accepted, in bytes. */
+  maxFrame: number;
+  /** Wire framing. */
+  framing: Framing;
+  /** Most bytes queued for one client before it is cut off as a slow consumer. */
+  maxPending: number;
+  /** Also push each client message to every other client. */
+  relay: boolean;
+  /** TCP without TLS. */
+  plain: boolean;
+  /** Log a line per received message. */
+  verbose: boolean;
+  /** How long shutdown waits for queues to drain, in ms. */
+  drainMs: number;
+  /** How often the traffic summary is logged while there is traffic, in ms (no flag). */
+  trafficReportMs: number;
+  /** Most simultaneous connections (0: no limit). */
+  maxConnections: number;
+  /** A peer that has not finished the TLS handshake within this many ms is dropped. */
+  handshakeTimeoutMs: number;
+  /** A client silent this many ms is closed (0: never). */
+  idleTimeoutMs: number;
+  /** Whether the HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`) runs. */
+  ws: boolean;
+  /** Port of the HTTPS/WebSocket endpoint (default 9003; 0 picks a free one). */
+  wsPort: number;
+  /** Token of `/admin` and `/metrics` (`--admin-token` or `TLSPUSH_ADMIN_TOKEN`); else generated. */
+  adminToken?: string;
+}
+
+/**
+ * Defaults of every option.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./start_server.ts";
+ * import { SERVER_DEFAULTS } from "./config.ts";
+ * const server = await startServer({ ...SERVER_DEFAULTS, hostname: "127.0.0.1", port: 0 });
+ * ```
+ */
+export const SERVER_DEFAULTS: ServerOptions = {
+  hostname: "0.0.0.0",
+  port: 9002,
+  certsDir: "certs",
+  sans: [],
+  maxFrame: DEFAULT_MAX_FRAME,
+  framing: "le32",
+  maxPending: 8 * 1024 * 1024,
+  relay: false,
+  plain: false,
+  verbose: false,
+  drainMs: 5000,
+  trafficReportMs: 10_000,
+  maxConnections: 10_000,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 0,
+  ws: true,
+  wsPort: 9003,
+};

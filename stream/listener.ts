@@ -1,0 +1,59 @@
+/**
+ * The TLS/TCP port's listening socket behind a small interface, so that the accept loop does not
+ * care how connections are made (`Deno.listenTls` now; a `node:tls` listener for client
+ * certificates later) and a listener can be replaced while the server runs (certificate reload).
+ *
+ * @example
+ * ```ts
+ * import { openListener } from "./listener.ts";
+ * const listener = openListener({ hostname: "127.0.0.1", port: 0 }); // plain TCP: no tls given
+ * console.log(listener.addr.port);
+ * listener.close();
+ * ```
+ * @module
+ */
+import { listenError } from "../util/listen_error.ts";
+
+/** A source of accepted connections. */
+export interface StreamListener {
+  /** The address bound (the real port when 0 was asked). */
+  readonly addr: Deno.NetAddr;
+  /** The next connection; rejects with `BadResource` once closed. */
+  accept(): Promise<Deno.Conn>;
+  /** Stops accepting. */
+  close(): void;
+}
+
+/** Where to listen, and the certificate to serve (none: plain TCP). */
+export interface ListenOptions {
+  /** Address to bind. */
+  hostname: string;
+  /** Port (0 picks a free one). */
+  port: number;
+  /** Certificate and key (PEM); undefined listens for plain TCP. */
+  tls?: { cert: string; key: string };
+  /** Names the port in error messages, e.g. `--ws-port`. */
+  flag?: string;
+}
+
+/**
+ * Binds the port; throws `ListenError` saying why it could not.
+ *
+ * @example
+ * ```ts
+ * import { openListener } from "./listener.ts";
+ * const cert = await Deno.readTextFile("certs/server.pem");
+ * const key = await Deno.readTextFile("certs/server-key.pem");
+ * const listener = openListener({ hostname: "127.0.0.1", port: 9002, tls: { cert, key } });
+ * const conn = await listener.accept();
+ * ```
+ */
+export function openListener(options: ListenOptions): StreamListener {
+  const { hostname, port, tls } = options;
+  try {
+    if (!tls) return Deno.listen({ hostname, port }) as Deno.Listener<Deno.Conn, Deno.NetAddr>;
+    return Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
+  } catch (error) {
+    throw listenError(error, hostname, port, options.flag);
+  }
+}
