@@ -14,15 +14,14 @@
  */
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
-import type { Peer } from "./peer.ts";
 
 /**
  * Where a message came from: the operator's standard input, the dashboard, the publish API, or a
- * client whose message is relayed (`--relay`) to every other client.
+ * client whose message is relayed (`--relay`) to every other client (its peer is left out).
  */
 export type MessageSource =
   | { readonly kind: "stdin" | "dashboard" | "api" }
-  | { readonly kind: "relay"; readonly peer: Peer };
+  | { readonly kind: "relay"; readonly peer: { readonly id: number } };
 
 /**
  * One message with lazily built, cached wire forms.

@@ -18,7 +18,7 @@
  *   get queuedBytes(): number { return 0; }
  *   protected get pushedBytes(): number { return 0; }
  *   protected get writtenBytes(): number { return 0; }
- *   protected send(message: OutgoingMessage): boolean { console.log(message.text); return true; }
+ *   protected send(message: OutgoingMessage): void { console.log(message.text); }
  *   protected flushed(): Promise<void> { return Promise.resolve(); }
  *   protected disconnect(_kind: CloseKind, _clean: boolean): void {}
  *   start(): void { this.join(); }
@@ -104,12 +104,17 @@ export abstract class PeerCore implements Peer {
   protected abstract get pushedBytes(): number;
   /** Bytes written so far: progress, while draining. */
   protected abstract get writtenBytes(): number;
-  /** Queues a pushed message; false when this connection cannot carry it. */
-  protected abstract send(message: OutgoingMessage): boolean;
+  /** Queues a pushed message (one {@link carries}). */
+  protected abstract send(message: OutgoingMessage): void;
   /** Resolves once nothing is queued (or the connection failed). */
   protected abstract flushed(): Promise<void>;
   /** Ends the connection: `clean` after everything was written, else at once. */
   protected abstract disconnect(kind: CloseKind, clean: boolean): Promise<void> | void;
+
+  /** Whether this connection can carry `message` (a newline cannot be sent under line framing). */
+  protected carries(_message: OutgoingMessage): boolean {
+    return true;
+  }
 
   /** True once closing has begun. */
   get closing(): boolean {
@@ -123,9 +128,10 @@ export abstract class PeerCore implements Peer {
 
   deliver(message: OutgoingMessage): Delivery {
     if (this.closing) return "closing";
+    if (!this.carries(message)) return "skipped";
     const bytes = message.payload.length;
     if (!this.admits(bytes)) return "cut-off";
-    if (!this.send(message)) return "skipped";
+    this.send(message);
     this.settings.hub.countOut(this, 1, bytes);
     return "sent";
   }

@@ -90,16 +90,18 @@ export class StreamPeer extends PeerCore {
     return this.#queue.written;
   }
 
-  protected send(message: OutgoingMessage): boolean {
-    let frame: Uint8Array;
+  protected override carries(message: OutgoingMessage): boolean {
     try {
-      frame = message.frame(this.#options.framing);
+      message.frame(this.#options.framing); // encoded once per framing, then cached
+      return true;
     } catch (error) {
       if (error instanceof UnframeableMessageError) return false;
       throw error;
     }
-    this.#queue.offer(frame);
-    return true;
+  }
+
+  protected send(message: OutgoingMessage): void {
+    this.#queue.offer(message.frame(this.#options.framing));
   }
 
   protected flushed(): Promise<void> {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "./assert.ts";
 import {
+  concatBytes,
   encodeFrame,
   FrameDecoder,
   type FrameDecoderOptions,
@@ -14,14 +15,7 @@ const text = new TextDecoder();
 const MESSAGES = ["hello", "", "héllo wörld ✓ 🚀", "x".repeat(300), "", "end"];
 
 function wireOf(messages: string[], framing: Framing = "le32"): Uint8Array {
-  const frames = messages.map((message) => encodeFrame(message, framing));
-  const out = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
-  let offset = 0;
-  for (const frame of frames) {
-    out.set(frame, offset);
-    offset += frame.length;
-  }
-  return out;
+  return concatBytes(messages.map((message) => encodeFrame(message, framing)));
 }
 
 /** Feeds `chunks` to a fresh decoder; returns every payload as text and the echoed wire bytes. */

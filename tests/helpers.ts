@@ -97,7 +97,7 @@ export class TestClient {
 
   /** Connects to `server` trusting its CA. */
   static async connect(
-    server: TestServer,
+    server: Pick<TestServer, "port" | "caFile" | "hub">,
     options: { framing?: Framing; plain?: boolean } = {},
   ): Promise<TestClient> {
     const conn = await connectToServer({
@@ -171,10 +171,11 @@ export async function tempCertsDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "tlspush-test-certs-" });
 }
 
-/** Fails unless `stderr` matches `pattern` and holds no stack trace. */
+/** Fails unless `stderr` matches `pattern`, holds no stack trace and is one line (and a hint). */
 export function assertOneCleanLine(stderr: string, pattern: RegExp): void {
   assert(pattern.test(stderr), `stderr matches ${pattern}: ${stderr}`);
   assert(!/Stack backtrace|^\s+at /m.test(stderr), `no stack trace: ${stderr}`);
+  assert(stderr.trim().split("\n").length <= 2, `one line and at most a hint: ${stderr}`);
 }
 
 /** A seeded PRNG (mulberry32): the same seed gives the same data on every run. */

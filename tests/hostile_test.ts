@@ -17,6 +17,7 @@ import { connectToServer } from "../client/connect.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
+import { closeQuietly, writeAll } from "../util/net.ts";
 
 /** Longest a hostile peer waits to see its connection end. */
 const END_WAIT_MS = 10_000;
@@ -339,31 +340,11 @@ async function echoOnce(port: number, caFile: string, message: string): Promise<
 function decodeFrames(bytes: Uint8Array): string[] {
   const decoder = new FrameDecoder({ framing: "le32", maxFrame: 1 << 20 });
   const messages: string[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const target = decoder.readTarget();
-    const count = Math.min(target.length, bytes.length - offset);
-    target.set(bytes.subarray(offset, offset + count));
-    offset += count;
-    const batch = decoder.commit(count);
-    for (const payload of batch.payloads) messages.push(new TextDecoder().decode(payload));
-    if (batch.error) throw batch.error;
-  }
+  const batch = decoder.push(bytes);
+  for (const payload of batch.payloads) messages.push(new TextDecoder().decode(payload));
+  if (batch.error) throw batch.error;
   decoder.finish();
   return messages;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // closed already
-  }
 }
 
 /**

@@ -59,3 +59,69 @@ Deno.test("every documentation example type-checks", async () => {
   const { code, output } = await runDeno(["check", "--doc", ...sources]);
   assertEquals(code, 0, output);
 });
+
+/**
+ * The layers of DESIGN.md section 4, lowest first: a folder may import only from itself and
+ * from folders of lower layers (`protocol/` is below `util/`); the client library stands on
+ * the bottom layer alone. `cli/` serves only the entry points.
+ */
+const LAYERS: Record<string, number> = {
+  protocol: 0,
+  util: 1,
+  tls: 2,
+  hub: 2,
+  stream: 3,
+  web: 3,
+  broker: 3,
+  server: 4,
+  cli: 5,
+};
+const CLIENT_MAY_IMPORT = new Set(["protocol", "util", "client"]);
+
+/** Each library module's code imports (JSDoc examples, lines starting with " * ", left out). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const dir of SOURCE_DIRS) {
+    for (const entry of Deno.readDirSync(new URL(`../${dir}`, import.meta.url))) {
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      const file = `${dir}/${entry.name}`;
+      const source = Deno.readTextFileSync(new URL(`../${file}`, import.meta.url));
+      const targets = [...source.matchAll(/^(?:import|export)[^"\n]*?from "(\.{1,2}\/[^"]+)"/gm)]
+        .map((match) => new URL(match[1], `file:///${file}`).pathname.slice(1));
+      graph.set(file, targets);
+    }
+  }
+  return graph;
+}
+
+Deno.test("imports run only down the layers: never up, never sideways", () => {
+  const problems: string[] = [];
+  for (const [file, targets] of importGraph()) {
+    const dir = file.split("/")[0];
+    for (const target of targets.map((path) => path.split("/")[0])) {
+      if (target === dir) continue;
+      const allowed = dir === "client"
+        ? CLIENT_MAY_IMPORT.has(target)
+        : LAYERS[target] !== undefined && LAYERS[target] < LAYERS[dir];
+      if (!allowed) problems.push(`${file} imports ${target}/`);
+    }
+  }
+  assertEquals(problems, []);
+});
+
+Deno.test("no module imports itself through others (no import cycle)", () => {
+  const graph = importGraph();
+  const cycles: string[] = [];
+  const done = new Set<string>();
+  const visit = (file: string, path: string[]) => {
+    if (path.includes(file)) {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      return;
+    }
+    if (done.has(file)) return;
+    for (const target of graph.get(file) ?? []) visit(target, [...path, file]);
+    done.add(file);
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assertEquals(cycles, []);
+});

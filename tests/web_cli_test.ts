@@ -5,16 +5,10 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { BackgroundProgram, runProgram, ServerProcess } from "./processes.ts";
-import { waitFor } from "./helpers.ts";
+import { assertOneCleanLine, waitFor } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TOKEN = "token-from-the-environment-42";
-
-function assertOneCleanLine(stderr: string, pattern: RegExp): void {
-  assert(pattern.test(stderr), `stderr matches ${pattern}: ${stderr}`);
-  assert(!/Stack backtrace|^\s+at /m.test(stderr), `no stack trace: ${stderr}`);
-  assertEquals(stderr.trim().split("\n").length <= 2, true, stderr); // the line (and a hint)
-}
 
 /** Fetches `url` trusting `caFile` only; returns the status and the body as text. */
 async function fetchWithCa(

@@ -114,11 +114,10 @@ export class WebSocketPeer extends PeerCore {
     return this.#sent - this.queuedBytes;
   }
 
-  protected send(message: OutgoingMessage): boolean {
-    if (this.#socket.readyState !== WebSocket.OPEN) return false;
+  protected send(message: OutgoingMessage): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return; // its close event is on its way
     this.#socket.send(message.text);
     this.#sent += message.payload.length;
-    return true;
   }
 
   protected async flushed(): Promise<void> {
