@@ -75,7 +75,7 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
 }
 
 /**
- * A frame size limit: 0 to the largest signed 32-bit length.
+ * A frame size limit: 1 to the largest signed 32-bit length (0 would allow only empty messages).
  *
  * @example
  * ```ts
@@ -84,7 +84,7 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
  * ```
  */
 export function parseMaxFrame(value: string): number {
-  return parseInteger(value, "--max-frame", 0, MAX_HEADER_LENGTH);
+  return parseInteger(value, "--max-frame", 1, MAX_HEADER_LENGTH);
 }
 
 /**

@@ -29,7 +29,8 @@ A TLS message server: clients send length-prefixed UTF-8 messages and get them e
 every line typed on standard input is pushed to all connected clients.
 
 Options:
-  --hostname H           address to listen on (default 0.0.0.0)
+  --hostname H           address to listen on (default ::, every IPv6 and IPv4 address;
+                         0.0.0.0 where there is no IPv6)
   --port N               port (default 9002; 0 picks a free port)
   --certs-dir DIR        local CA and generated certificate (default certs)
   --cert FILE --key FILE serve this certificate and key (PEM) instead of a generated one
@@ -40,10 +41,10 @@ Options:
   --relay                also send each client's message to every other client
   --plain                plain TCP without TLS (insecure: for tests and trusted networks)
   --drain-timeout S      seconds to flush a client's queue at shutdown, or without progress
-                         once it has half-closed (default 5)
+                         once it has half-closed (default 5; 0: close without waiting)
   --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
   --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
-  --idle-timeout S       close a client silent for S seconds (default: never)
+  --idle-timeout S       close a client silent for S seconds (default 0: never)
   --verbose              log a line per received message
   --ws-port N            HTTPS + WebSocket port: browser client at /, dashboard at /admin,
                          WebSocket clients at /ws (default 9003; 0 picks a free port)

@@ -10,10 +10,11 @@
  * @module
  */
 import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
+import { EVERY_ADDRESS } from "../util/bind.ts";
 
 /** Everything the server needs to start. */
 export interface ServerOptions {
-  /** Address to bind (default `0.0.0.0`). */
+  /** Address to bind (default `::`: every IPv6 and IPv4 address, or `0.0.0.0` without IPv6). */
   hostname: string;
   /** Port (default 9002; 0 picks a free one). */
   port: number;
@@ -66,7 +67,7 @@ export interface ServerOptions {
  * ```
  */
 export const SERVER_DEFAULTS: ServerOptions = {
-  hostname: "0.0.0.0",
+  hostname: EVERY_ADDRESS,
   port: 9002,
   certsDir: "certs",
   sans: [],

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { listenError } from "../util/listen_error.ts";
+import { bind } from "../util/bind.ts";
 
 /** A source of accepted connections. */
 export interface StreamListener {
@@ -49,11 +49,9 @@ export interface ListenOptions {
  * ```
  */
 export function openListener(options: ListenOptions): StreamListener {
-  const { hostname, port, tls } = options;
-  try {
+  const { port, tls } = options;
+  return bind(options.hostname, port, (hostname) => {
     if (!tls) return Deno.listen({ hostname, port }) as Deno.Listener<Deno.Conn, Deno.NetAddr>;
     return Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
-  } catch (error) {
-    throw listenError(error, hostname, port, options.flag);
-  }
+  }, options.flag);
 }

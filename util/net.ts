@@ -40,13 +40,14 @@ export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void>
  * import { formatAddress } from "./net.ts";
  * formatAddress({ transport: "tcp", hostname: "::1", port: 9002 }); // "[::1]:9002"
  * formatAddress({ transport: "tcp", hostname: "127.0.0.1", port: 9002 }); // "127.0.0.1:9002"
+ * formatAddress({ transport: "tcp", hostname: "::ffff:10.0.0.7", port: 5 }); // "10.0.0.7:5"
  * ```
  */
 export function formatAddress(addr: Deno.Addr): string {
   if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
+  // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d: show it as the IPv4 it is.
+  const hostname = addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+  return hostname.includes(":") ? `[${hostname}]:${addr.port}` : `${hostname}:${addr.port}`;
 }
 
 /**

@@ -32,7 +32,7 @@
  */
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
-import { listenError } from "../util/listen_error.ts";
+import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
@@ -126,9 +126,11 @@ export function startWebServer(config: WebServerConfig): WebServer {
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
       if (!auth.accepts(request)) {
-        return respond(401, "admin token required: open the dashboard URL the server printed\n", {
-          "www-authenticate": 'Bearer realm="tlspush"',
-        });
+        const advice = path === "/metrics"
+          ? "admin token required: send the header 'Authorization: Bearer <admin token>' " +
+            "(--admin-token or TLSPUSH_ADMIN_TOKEN)\n"
+          : "admin token required: open the dashboard URL the server printed\n";
+        return respond(401, advice, { "www-authenticate": 'Bearer realm="tlspush"' });
       }
       if (path === "/admin/ws") {
         if (!isUpgrade(request)) return respond(426, "WebSocket only\n", { upgrade: "websocket" });
@@ -157,10 +159,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
     return respond(404, "not found\n");
   };
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: config.hostname,
+  const server = bind(config.hostname, config.port, (hostname) =>
+    Deno.serve({
+      hostname,
       port: config.port,
       ...config.tls,
       onListen: () => {},
@@ -168,10 +169,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
         logger.error(`web request failed: ${describeError(error)}`);
         return respond(500, "internal error\n");
       },
-    }, handler);
-  } catch (error) {
-    throw listenError(error, config.hostname, config.port, "--ws-port");
-  }
+    }, handler), "--ws-port");
   const address = server.addr;
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
