@@ -51,6 +51,8 @@ Options:
   --no-ws                no HTTPS/WebSocket endpoint
   --admin-token TOKEN    token of /admin and /metrics (16+ characters of A-Z a-z 0-9 . _ ~ -;
                          default: TLSPUSH_ADMIN_TOKEN, else a new one printed at startup)
+  --publish-token TOKEN  token of POST /api/publish on the --ws-port (same rules; default:
+                         TLSPUSH_PUBLISH_TOKEN, else the publish API is off)
   --help                 show this help
 
 Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.pem).`;
@@ -87,6 +89,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "ws-port": { type: "string" },
     "no-ws": { type: "boolean" },
     "admin-token": { type: "string" },
+    "publish-token": { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
@@ -95,6 +98,15 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
   }
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
   const d = SERVER_DEFAULTS;
+  const adminToken = parseToken(values["admin-token"], "--admin-token") ??
+    parseToken(readEnv(ADMIN_TOKEN_ENV), ADMIN_TOKEN_ENV);
+  const publishToken = parseToken(values["publish-token"], "--publish-token") ??
+    parseToken(readEnv(PUBLISH_TOKEN_ENV), PUBLISH_TOKEN_ENV);
+  if (publishToken !== undefined && publishToken === adminToken) {
+    throw new UsageError(
+      "the publish token must differ from the admin token: they guard different things",
+    );
+  }
   return {
     hostname: values.hostname ?? d.hostname,
     port: values.port === undefined ? d.port : parsePort(values.port),
@@ -125,8 +137,8 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
       : parseSeconds(values["idle-timeout"], "--idle-timeout"),
     ws: !(values["no-ws"] ?? false),
     wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
-    adminToken: parseAdminToken(values["admin-token"], "--admin-token") ??
-      parseAdminToken(readEnv(ADMIN_TOKEN_ENV), ADMIN_TOKEN_ENV),
+    adminToken,
+    publishToken,
   };
 }
 
@@ -141,8 +153,11 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
  */
 export const ADMIN_TOKEN_ENV = "TLSPUSH_ADMIN_TOKEN";
 
-/** An admin token: long enough to resist guessing, and safe in a URL and a cookie. */
-function parseAdminToken(value: string | undefined, source: string): string | undefined {
+/** The environment variable that may hold the publish token. */
+const PUBLISH_TOKEN_ENV = "TLSPUSH_PUBLISH_TOKEN";
+
+/** A token: long enough to resist guessing, and safe in a URL and a cookie. */
+function parseToken(value: string | undefined, source: string): string | undefined {
   if (value === undefined) return undefined;
   if (!/^[A-Za-z0-9._~-]{16,}$/.test(value)) {
     throw new UsageError(

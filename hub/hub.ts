@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
 import { formatBytes, type Logger, plural } from "../util/logger.ts";
 import type { OutgoingMessage } from "./message.ts";
 import { newCounters, type Peer, type TrafficCounters, type Transport } from "./peer.ts";
@@ -27,10 +28,20 @@ export interface HubOptions {
   maxFrame: number;
 }
 
+/** Why a message was not published: too large for `--max-frame`, or no broker to carry it. */
+export interface PublishRefusal {
+  /** `too-large` or `unavailable` (the `ERR` codes of protocol v2). */
+  code: "too-large" | "unavailable";
+  /** One line for the user. */
+  reason: string;
+}
+
 /** What became of one published message. */
 export interface PublishResult {
-  /** Why nothing was sent (too large), when it was refused. */
-  refused?: string;
+  /** Set when it was refused: nothing was sent. */
+  refused?: PublishRefusal;
+  /** Its sequence number in its channel, once published. */
+  seq?: number;
   /** Peers it was offered to (every peer but its sender). */
   offered: number;
   /** Peers it was queued for. */
@@ -65,6 +76,11 @@ export class Hub {
   /** An empty hub. */
   constructor(options: HubOptions) {
     this.#options = options;
+  }
+
+  /** Largest payload accepted, in bytes. */
+  get maxFrame(): number {
+    return this.#options.maxFrame;
   }
 
   /** The server log, shared by every peer. */
@@ -153,7 +169,7 @@ export class Hub {
    * import { Logger } from "../util/logger.ts";
    * const hub = new Hub({ logger: new Logger(), maxFrame: 4 });
    * const result = await hub.publish(new OutgoingMessage("too long", { kind: "dashboard" }));
-   * result.refused; // "8 B is more than the maximum of 4 B (--max-frame)"
+   * result.refused?.reason; // "8 B is more than the maximum of 4 B (--max-frame)"
    * ```
    */
   publish(message: OutgoingMessage): Promise<PublishResult> {
@@ -161,10 +177,11 @@ export class Hub {
     const size = message.payload.length;
     const logged = message.source.kind !== "relay";
     if (size > maxFrame) {
-      const refused = `${formatBytes(size)} is more than the maximum of ${
+      const reason = `${formatBytes(size)} is more than the maximum of ${
         formatBytes(maxFrame)
       } (--max-frame)`;
-      if (logged) logger.error(`${message.source.kind} message not sent: ${refused}`);
+      if (logged) logger.error(`${message.source.kind} message not sent: ${reason}`);
+      const refused = { code: "too-large", reason } as const;
       return Promise.resolve({ refused, offered: 0, delivered: 0, skipped: 0, cutOff: 0 });
     }
     const result = this.#fanOut(message);
@@ -183,6 +200,8 @@ export class Hub {
   #fanOut(message: OutgoingMessage): PublishResult {
     const sender = message.source.kind === "relay" ? message.source.peer : undefined;
     const result: PublishResult = { offered: 0, delivered: 0, skipped: 0, cutOff: 0 };
+    // Every peer so far speaks v1, whose clients receive the broadcast channel only.
+    if (message.channel !== BROADCAST_CHANNEL) return result;
     // A copy: a slow consumer removes itself while we iterate.
     for (const peer of [...this.#peers]) {
       if (peer === sender) continue;

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
 
@@ -20,7 +21,7 @@ import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
  * client whose message is relayed (`--relay`) to every other client (its peer is left out).
  */
 export type MessageSource =
-  | { readonly kind: "stdin" | "dashboard" | "api" }
+  | { readonly kind: "stdin" | "dashboard" | "api" | "broker" }
   | { readonly kind: "relay"; readonly peer: { readonly id: number } };
 
 /**
@@ -39,12 +40,21 @@ export class OutgoingMessage {
   readonly payload: Uint8Array;
   /** Who published it. */
   readonly source: MessageSource;
+  /** The channel it is published on (`broadcast`: what v1 clients receive). */
+  readonly channel: string;
+  /** Its sequence number in the channel, set once it is published. */
+  seq: number | undefined;
   #text: string | undefined;
   readonly #frames = new Map<Framing, Uint8Array>();
 
-  /** Wraps a text or an already valid UTF-8 payload (kept, not copied). */
-  constructor(message: string | Uint8Array, source: MessageSource) {
+  /** Wraps a text or an already valid UTF-8 payload (kept, not copied) for `channel`. */
+  constructor(
+    message: string | Uint8Array,
+    source: MessageSource,
+    channel: string = BROADCAST_CHANNEL,
+  ) {
     this.source = source;
+    this.channel = channel;
     if (typeof message === "string") {
       this.payload = encodeUtf8(message);
       this.#text = message;

@@ -54,6 +54,8 @@ export interface ServerOptions {
   wsPort: number;
   /** Token of `/admin` and `/metrics` (`--admin-token` or `TLSPUSH_ADMIN_TOKEN`); else generated. */
   adminToken?: string;
+  /** Token of the publish API (`--publish-token` or `TLSPUSH_PUBLISH_TOKEN`); none: API off. */
+  publishToken?: string;
 }
 
 /**

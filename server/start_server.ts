@@ -90,6 +90,7 @@ export async function startServer(
         settings,
         budget,
         adminToken: options.adminToken,
+        publishToken: options.publishToken,
         server: `${transport} ${formatAddress(address)}`,
       })
       : undefined;
@@ -157,5 +158,11 @@ function announceWeb(web: WebServer, plain: boolean, logger: Logger): void {
     web.auth.generated
       ? `dashboard: ${web.origin}/admin?token=${web.auth.token}`
       : `dashboard: ${web.origin}/admin (token from --admin-token or TLSPUSH_ADMIN_TOKEN)`,
+  );
+  logger.info(
+    web.publishing
+      ? `publish API: POST ${web.origin}/api/publish?channel=NAME ` +
+        `(token from --publish-token or TLSPUSH_PUBLISH_TOKEN)`
+      : "publish API off: start with --publish-token (or TLSPUSH_PUBLISH_TOKEN) to turn it on",
   );
 }

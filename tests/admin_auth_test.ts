@@ -1,6 +1,7 @@
 /** The admin token: generation, comparison, the three ways a request may carry it. */
 import { assert, assertEquals } from "./assert.ts";
-import { AdminAuth, generateToken } from "../web/admin_auth.ts";
+import { AdminAuth } from "../web/admin_auth.ts";
+import { generateToken } from "../web/secret_token.ts";
 import { originAllowed } from "../web/origin.ts";
 
 const TOKEN = "correct-horse-battery-staple";

@@ -50,7 +50,10 @@ Deno.test("a message larger than --max-frame is refused before any peer sees it"
   const { hub, lines } = hubWithLog(4);
   const a = fakePeer(hub);
   const result = await hub.publish(new OutgoingMessage("12345", { kind: "dashboard" }));
-  assertEquals(result.refused, "5 B is more than the maximum of 4 B (--max-frame)");
+  assertEquals(result.refused, {
+    code: "too-large",
+    reason: "5 B is more than the maximum of 4 B (--max-frame)",
+  });
   assertEquals(result.delivered, 0);
   assertEquals(a.got, []);
   assert(/error: dashboard message not sent: 5 B is more than the maximum/.test(lines[0]));

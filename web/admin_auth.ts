@@ -16,10 +16,7 @@
  * ```
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
-
-/** Random bytes in a generated token (256 bits). */
-const TOKEN_BYTES = 32;
+import { bearerToken, generateToken, SecretToken } from "./secret_token.ts";
 
 /**
  * Checks admin credentials and issues the dashboard cookie.
@@ -39,24 +36,19 @@ export class AdminAuth {
   readonly generated: boolean;
   /** Name of the session cookie (per port: cookies do not tell ports apart). */
   readonly cookieName: string;
-  readonly #tokenBytes: Uint8Array;
+  readonly #secret: SecretToken;
 
   /** Uses `token`, or generates one; `port` names the cookie. */
   constructor(token: string | undefined, port: number) {
     this.generated = token === undefined;
     this.token = token ?? generateToken();
     this.cookieName = `tlspush_admin_${port}`;
-    this.#tokenBytes = new TextEncoder().encode(this.token);
+    this.#secret = new SecretToken(this.token);
   }
 
   /** True when `candidate` is the token; the time taken does not depend on where they differ. */
   matches(candidate: string | null | undefined): boolean {
-    if (!candidate) return false;
-    const bytes = new TextEncoder().encode(candidate);
-    // timingSafeEqual needs equal lengths: compare against itself when they differ, so a wrong
-    // length takes as long as a wrong byte (the length of the token is not a secret anyway).
-    const same = bytes.length === this.#tokenBytes.length;
-    return timingSafeEqual(same ? bytes : this.#tokenBytes, this.#tokenBytes) && same;
+    return this.#secret.matches(candidate);
   }
 
   /** True when the request carries the token in a bearer header, the query or the cookie. */
@@ -75,27 +67,6 @@ export class AdminAuth {
     return `${this.cookieName}=${this.token}; Path=/; HttpOnly; SameSite=Strict` +
       (secure ? "; Secure" : "");
   }
-}
-
-/**
- * A new random token: 43 URL-safe characters.
- *
- * @example
- * ```ts
- * import { generateToken } from "./admin_auth.ts";
- * generateToken().length; // 43
- * ```
- */
-export function generateToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
-
-function bearerToken(request: Request): string | undefined {
-  const header = request.headers.get("authorization");
-  const match = header?.match(/^Bearer\s+(\S+)$/i);
-  return match?.[1];
 }
 
 function queryToken(request: Request): string | null {

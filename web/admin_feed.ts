@@ -141,7 +141,7 @@ export class AdminFeed {
       reply(
         socket,
         result.refused
-          ? { type: "error", message: `not sent: ${result.refused}` }
+          ? { type: "error", message: `not sent: ${result.refused.reason}` }
           : { type: "broadcast", clients: result.delivered },
       );
     });

@@ -41,6 +41,8 @@ import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
+import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
+import { SecretToken } from "./secret_token.ts";
 import { takeStats } from "./stats.ts";
 import { WebSocketPeer } from "./ws_peer.ts";
 
@@ -58,6 +60,8 @@ export interface WebServerConfig {
   budget: ConnectionBudget;
   /** The admin token; undefined generates one. */
   adminToken: string | undefined;
+  /** The publish API's token; undefined turns `/api/publish` off. */
+  publishToken?: string;
   /** One line naming the server, for the dashboard header. */
   server: string;
 }
@@ -70,6 +74,8 @@ export interface WebServer {
   readonly origin: string;
   /** The admin token guard (its token, and whether it was generated). */
   readonly auth: AdminAuth;
+  /** Whether `/api/publish` is on (a publish token was given). */
+  readonly publishing: boolean;
   /** Stops accepting, closes WebSocket clients (flushing for at most `drainMs`) and dashboards. */
   shutdown(drainMs: number): Promise<void>;
 }
@@ -101,9 +107,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
   const peers = new Set<WebSocketPeer>();
   const secure = config.tls !== undefined;
   // `auth` and `feed` are made once the port is known, before any request can arrive.
-  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response => {
+  const publishApi = new PublishApi({
+    hub,
+    token: config.publishToken === undefined ? undefined : new SecretToken(config.publishToken),
+  });
+  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
+    if (PUBLISH_PATHS.has(path)) return publishApi.handle(request);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return respond(405, "method not allowed\n", { allow: "GET, HEAD" });
     }
@@ -186,6 +197,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     address,
     origin,
     auth,
+    publishing: publishApi.enabled,
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
