@@ -16,7 +16,8 @@
  * messages above `lastDropped`, and for a replay from `from`:
  * - `lastDropped >= from`: something in `[from, firstRetained)` existed and is gone, so the
  *   replay says `GAP <from> <to>`, with `<to>` the first retained number, or the `<next>` of the
- *   `OK SUB` when nothing is retained;
+ *   `OK SUB` when nothing is retained (so `<to>` is always where the replay, or the live
+ *   stream, continues);
  * - otherwise nothing was dropped at or above `from`: no GAP.
  *
  * Memory per channel. A channel whose last retained message is gone costs only a tombstone
@@ -427,9 +428,11 @@ export class ChannelHistory<T> {
       messages = entries.slice(low);
     }
     if (lastDropped < from) return { messages };
-    // Everything retained lies above lastDropped >= from: the first retained starts the replay.
-    const to = state ? state.entries[state.head]!.seq : Math.max(next, lastDropped + 1);
-    return { gap: { from, to }, messages };
+    // What is retained lies above the channel's own lastDropped, so the first replayed message is
+    // the first retained one. (With a lastDropped assumed from the watermark, retained messages
+    // may lie below it; then the range ends at the first replayed one, if that leaves a range.)
+    const to = messages.length > 0 ? messages[0].seq : next;
+    return to > from ? { gap: { from, to }, messages } : { messages };
   }
 
   /**
