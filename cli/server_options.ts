@@ -45,6 +45,9 @@ Options:
   --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
   --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
   --idle-timeout S       close a client silent for S seconds (default 0: never)
+  --history N            messages each channel keeps for replay to v2 clients (default 100)
+  --history-age S        ...and for at most S seconds (default 3600; 0: no age limit)
+  --max-channels N       channels one v2 connection may subscribe to (default 1000)
   --verbose              log a line per received message
   --ws-port N            HTTPS + WebSocket port: browser client at /, dashboard at /admin,
                          WebSocket clients at /ws (default 9003; 0 picks a free port)
@@ -86,6 +89,9 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "handshake-timeout": { type: "string" },
     "idle-timeout": { type: "string" },
     verbose: { type: "boolean" },
+    history: { type: "string" },
+    "history-age": { type: "string" },
+    "max-channels": { type: "string" },
     "ws-port": { type: "string" },
     "no-ws": { type: "boolean" },
     "admin-token": { type: "string" },
@@ -139,6 +145,15 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
     adminToken,
     publishToken,
+    history: values.history === undefined
+      ? d.history
+      : parseInteger(values.history, "--history", 0, 1_000_000),
+    historyAgeMs: values["history-age"] === undefined
+      ? d.historyAgeMs
+      : parseSeconds(values["history-age"], "--history-age"),
+    maxChannels: values["max-channels"] === undefined
+      ? d.maxChannels
+      : parseInteger(values["max-channels"], "--max-channels", 1, 1_000_000),
   };
 }
 

@@ -307,6 +307,11 @@ export class ChannelHistory<T> {
     return this.#channels.size;
   }
 
+  /** The names of the channels with at least one retained message. */
+  channelNames(): IterableIterator<string> {
+    return this.#channels.keys();
+  }
+
   /** Bytes accounted against `maxBytes` (messages' bytes plus the per-entry overhead). */
   get bytes(): number {
     return this.#bytes;

@@ -17,8 +17,10 @@
  */
 import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
 import { formatBytes, type Logger, plural } from "../util/logger.ts";
+import { ChannelHistory, type ChannelHistoryOptions, type HistoryGap } from "./channel_history.ts";
 import type { OutgoingMessage } from "./message.ts";
 import { newCounters, type Peer, type TrafficCounters, type Transport } from "./peer.ts";
+import { SequenceAllocator } from "./sequence.ts";
 
 /** What the hub needs to know. */
 export interface HubOptions {
@@ -26,6 +28,28 @@ export interface HubOptions {
   logger: Logger;
   /** Largest payload any peer accepts, in bytes: larger messages are refused. */
   maxFrame: number;
+  /** What each channel retains for replay (`--history`, `--history-age`). */
+  history?: ChannelHistoryOptions;
+}
+
+/** What a new subscription starts with, to be sent in this order before anything live. */
+export interface Subscription {
+  /** The lowest number a new message of the channel can get (the `<next>` of `OK SUB`). */
+  next: number;
+  /** Messages asked for that are no longer retained. */
+  gap?: HistoryGap;
+  /** The retained messages asked for, oldest first. */
+  replay: OutgoingMessage[];
+}
+
+/** One channel as the dashboard lists it. */
+export interface ChannelStats {
+  /** Its name. */
+  channel: string;
+  /** Peers subscribed (v1 clients count for `broadcast`). */
+  subscribers: number;
+  /** Messages retained for replay. */
+  retained: number;
 }
 
 /** Why a message was not published: too large for `--max-frame`, or no broker to carry it. */
@@ -69,6 +93,12 @@ export class Hub {
   readonly #peers = new Set<Peer>();
   readonly #perTransport = new Map<Transport, number>();
   readonly #options: HubOptions;
+  /** Subscribers of each channel with any; v1 peers are subscribers of `broadcast`. */
+  readonly #subscribers = new Map<string, Set<Peer>>();
+  /** The channels of each subscribed peer. */
+  readonly #channelsOf = new Map<Peer, Set<string>>();
+  readonly #sequences = new SequenceAllocator();
+  readonly #history: ChannelHistory<OutgoingMessage>;
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
@@ -76,6 +106,7 @@ export class Hub {
   /** An empty hub. */
   constructor(options: HubOptions) {
     this.#options = options;
+    this.#history = new ChannelHistory(options.history);
   }
 
   /** Largest payload accepted, in bytes. */
@@ -117,17 +148,101 @@ export class Hub {
     return this.#perTransport.get(transport) ?? 0;
   }
 
-  /** Adds a peer whose handshake completed. */
+  /** Adds a peer whose handshake completed; a v1 peer receives `broadcast` from now on. */
   add(peer: Peer): void {
     if (this.#peers.has(peer)) return;
     this.#peers.add(peer);
     this.#perTransport.set(peer.transport, this.count(peer.transport) + 1);
+    if (peer.protocol === 1) this.#join(peer, BROADCAST_CHANNEL);
   }
 
-  /** Removes a peer that is closing. */
+  /** Removes a peer that is closing, with its subscriptions. */
   remove(peer: Peer): void {
     if (!this.#peers.delete(peer)) return;
     this.#perTransport.set(peer.transport, this.count(peer.transport) - 1);
+    for (const channel of this.#channelsOf.get(peer) ?? []) this.#leave(peer, channel);
+  }
+
+  /**
+   * Subscribes a peer to `channel`; with `from`, also hands back the retained messages numbered
+   * `>= from` (and the gap before them, if some are gone). Everything happens in one step, so
+   * the replay is followed by the live messages with no gap and no duplicate.
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * import type { Peer } from "./peer.ts";
+   * import { Logger } from "../util/logger.ts";
+   * declare const peer: Peer; // a connected v2 peer
+   * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+   * const { next, gap, replay } = hub.subscribe(peer, "metrics", 0);
+   * // send OK SUB metrics <next>, then GAP if any, then every replayed MSG
+   * ```
+   */
+  subscribe(peer: Peer, channel: string, from?: number): Subscription {
+    const next = this.#sequences.next(channel);
+    this.#join(peer, channel);
+    if (from === undefined) return { next, replay: [] };
+    const { gap, messages } = this.#history.replayFrom(channel, from, next);
+    return { next, gap, replay: messages.map((retained) => retained.value) };
+  }
+
+  /** Ends a subscription; false when there was none. */
+  unsubscribe(peer: Peer, channel: string): boolean {
+    if (!this.#channelsOf.get(peer)?.has(channel)) return false;
+    this.#leave(peer, channel);
+    return true;
+  }
+
+  /** Whether `peer` is subscribed to `channel`. */
+  isSubscribed(peer: Peer, channel: string): boolean {
+    return this.#channelsOf.get(peer)?.has(channel) ?? false;
+  }
+
+  /** Number of channels `peer` is subscribed to. */
+  channelCount(peer: Peer): number {
+    return this.#channelsOf.get(peer)?.size ?? 0;
+  }
+
+  /** Every channel with subscribers or retained messages, busiest first. */
+  channels(): ChannelStats[] {
+    const names = new Set([...this.#subscribers.keys(), ...this.#history.channelNames()]);
+    return [...names].map((channel) => ({
+      channel,
+      subscribers: this.#subscribers.get(channel)?.size ?? 0,
+      retained: this.#history.retainedCount(channel),
+    })).sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel));
+  }
+
+  /**
+   * How long the process should wait before exiting so that a restarted server cannot give out
+   * a sequence number again (0 unless a channel just ran ahead of the clock).
+   */
+  msUntilRestartSafe(): number {
+    return this.#sequences.msUntilRestartSafe();
+  }
+
+  /** Drops retained messages past the age limit (call it now and then). */
+  expireHistory(): void {
+    this.#history.expire();
+  }
+
+  #join(peer: Peer, channel: string): void {
+    let subscribers = this.#subscribers.get(channel);
+    if (!subscribers) this.#subscribers.set(channel, subscribers = new Set());
+    subscribers.add(peer);
+    let channels = this.#channelsOf.get(peer);
+    if (!channels) this.#channelsOf.set(peer, channels = new Set());
+    channels.add(channel);
+  }
+
+  #leave(peer: Peer, channel: string): void {
+    const subscribers = this.#subscribers.get(channel);
+    subscribers?.delete(peer);
+    if (subscribers?.size === 0) this.#subscribers.delete(channel);
+    const channels = this.#channelsOf.get(peer);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.#channelsOf.delete(peer);
   }
 
   /**
@@ -175,7 +290,8 @@ export class Hub {
   publish(message: OutgoingMessage): Promise<PublishResult> {
     const { logger, maxFrame } = this.#options;
     const size = message.payload.length;
-    const logged = message.source.kind !== "relay";
+    // Operators' messages are logged; clients' (relayed, PUB) would flood the log.
+    const logged = message.source.kind !== "relay" && message.source.kind !== "client";
     if (size > maxFrame) {
       const reason = `${formatBytes(size)} is more than the maximum of ${
         formatBytes(maxFrame)
@@ -184,7 +300,10 @@ export class Hub {
       const refused = { code: "too-large", reason } as const;
       return Promise.resolve({ refused, offered: 0, delivered: 0, skipped: 0, cutOff: 0 });
     }
+    message.seq = this.#sequences.allocate(message.channel);
+    this.#history.append(message.channel, message.seq, message, 2 * size);
     const result = this.#fanOut(message);
+    result.seq = message.seq;
     if (logged) {
       logger.info(`broadcast ${formatBytes(size)} to ${plural(result.delivered, "client")}`);
       if (result.skipped > 0) {
@@ -200,10 +319,8 @@ export class Hub {
   #fanOut(message: OutgoingMessage): PublishResult {
     const sender = message.source.kind === "relay" ? message.source.peer : undefined;
     const result: PublishResult = { offered: 0, delivered: 0, skipped: 0, cutOff: 0 };
-    // Every peer so far speaks v1, whose clients receive the broadcast channel only.
-    if (message.channel !== BROADCAST_CHANNEL) return result;
-    // A copy: a slow consumer removes itself while we iterate.
-    for (const peer of [...this.#peers]) {
+    // A slow consumer leaves the set while we iterate: deleting the current entry is safe.
+    for (const peer of this.#subscribers.get(message.channel) ?? []) {
       if (peer === sender) continue;
       result.offered++;
       const delivery = peer.deliver(message);

@@ -14,15 +14,17 @@
  */
 import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
+import { encodeMsg } from "../protocol/reply.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
 
 /**
  * Where a message came from: the operator's standard input, the dashboard, the publish API, or a
- * client whose message is relayed (`--relay`) to every other client (its peer is left out).
+ * client: a v1 message relayed (`--relay`) to every other client (its sender is left out), or a
+ * v2 `PUB` (its sender gets it too when subscribed).
  */
 export type MessageSource =
   | { readonly kind: "stdin" | "dashboard" | "api" | "broker" }
-  | { readonly kind: "relay"; readonly peer: { readonly id: number } };
+  | { readonly kind: "relay" | "client"; readonly peer: { readonly id: number } };
 
 /**
  * One message with lazily built, cached wire forms.
@@ -46,6 +48,9 @@ export class OutgoingMessage {
   seq: number | undefined;
   #text: string | undefined;
   readonly #frames = new Map<Framing, Uint8Array>();
+  #msg: Uint8Array | undefined;
+  #msgText: string | undefined;
+  readonly #msgFrames = new Map<Framing, Uint8Array>();
 
   /** Wraps a text or an already valid UTF-8 payload (kept, not copied) for `channel`. */
   constructor(
@@ -74,6 +79,26 @@ export class OutgoingMessage {
     if (!frame) {
       frame = encodeFrame(this.payload, framing);
       this.#frames.set(framing, frame);
+    }
+    return frame;
+  }
+
+  /** The v2 form, `MSG <channel> <seq> <data>` (once {@link seq} is set). */
+  get msg(): Uint8Array {
+    return this.#msg ??= encodeMsg(this.channel, this.seq!, this.payload);
+  }
+
+  /** The v2 form as text, for WebSocket peers. */
+  get msgText(): string {
+    return this.#msgText ??= decodeUtf8(this.msg);
+  }
+
+  /** The v2 form as a whole frame in `framing`; throws like {@link frame}. */
+  msgFrame(framing: Framing): Uint8Array {
+    let frame = this.#msgFrames.get(framing);
+    if (!frame) {
+      frame = encodeFrame(this.msg, framing);
+      this.#msgFrames.set(framing, frame);
     }
     return frame;
   }

@@ -65,6 +65,8 @@ export interface Peer {
   readonly id: number;
   /** How it is connected. */
   readonly transport: Transport;
+  /** The protocol it speaks: 1 (echo; receives `broadcast`) or 2 (channels, commands). */
+  readonly protocol: 1 | 2;
   /** Remote address as `host:port`. */
   readonly address: string;
   /** When its handshake completed. */

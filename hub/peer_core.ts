@@ -20,15 +20,24 @@
  *   protected get writtenBytes(): number { return 0; }
  *   protected send(message: OutgoingMessage): void { console.log(message.text); }
  *   protected flushed(): Promise<void> { return Promise.resolve(); }
+ *   protected reply(payload: Uint8Array): void { console.log(new TextDecoder().decode(payload)); }
  *   protected disconnect(_kind: CloseKind, _clean: boolean): void {}
  *   start(): void { this.join(); }
  * }
  * const hub = new Hub({ logger: new Logger(), maxFrame: 1024 });
- * const settings: PeerSettings = { hub, maxFrame: 1024, maxPending: 1 << 20, relay: false, drainMs: 1000 };
+ * const settings: PeerSettings = {
+ *   hub, maxFrame: 1024, maxPending: 1 << 20, relay: false, drainMs: 1000, maxChannels: 100,
+ * };
  * new PrintingPeer(settings, "tcp", "127.0.0.1:5000").start();
  * ```
  * @module
  */
+import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
+import { type ClientCommand, parseCommand } from "../protocol/command.ts";
+import type { ErrorCode } from "../protocol/error_code.ts";
+import { isHelloV2 } from "../protocol/negotiation.ts";
+import { encodeReply, msgPayloadLength, type ServerReply } from "../protocol/reply.ts";
+import { MAX_SEQUENCE } from "../protocol/sequence_number.ts";
 import { describeError } from "../util/errors.ts";
 import { formatBytes, plural } from "../util/logger.ts";
 import { withinDeadline } from "../util/deadline.ts";
@@ -54,6 +63,8 @@ export interface PeerSettings {
   relay: boolean;
   /** How long a closing peer may take to flush what is queued, in ms (without progress). */
   drainMs: number;
+  /** Most channels one v2 connection may subscribe to (`--max-channels`). */
+  maxChannels: number;
 }
 
 /** Why a connection is being closed; each transport maps it to its own close (code). */
@@ -89,6 +100,7 @@ export abstract class PeerCore implements Peer {
   /** Set once closing has begun: why. */
   #closeReason: string | undefined;
   #joined = false;
+  #protocol: 1 | 2 = 1;
 
   /** A peer numbered by the hub; it joins with {@link join} once its handshake completes. */
   constructor(settings: PeerSettings, transport: Transport, address: string) {
@@ -110,10 +122,17 @@ export abstract class PeerCore implements Peer {
   protected abstract flushed(): Promise<void>;
   /** Ends the connection: `clean` after everything was written, else at once. */
   protected abstract disconnect(kind: CloseKind, clean: boolean): Promise<void> | void;
+  /** Sends a v2 reply (`OK`, `ERR`, `PONG`, `GAP`, a replayed `MSG`) outside the slow-consumer rule. */
+  protected abstract reply(payload: Uint8Array): void;
 
-  /** Whether this connection can carry `message` (a newline cannot be sent under line framing). */
-  protected carries(_message: OutgoingMessage): boolean {
-    return true;
+  /** The protocol this peer speaks: 1 until it negotiates 2. */
+  get protocol(): 1 | 2 {
+    return this.#protocol;
+  }
+
+  /** Whether this connection can carry `message`: a v2 `MSG` must fit `--max-frame`. */
+  protected carries(message: OutgoingMessage): boolean {
+    return this.#protocol === 1 || message.msg.length <= this.settings.maxFrame;
   }
 
   /** True once closing has begun. */
@@ -150,6 +169,22 @@ export abstract class PeerCore implements Peer {
     return this.disconnect("shutdown", false);
   }
 
+  /** Speak v2 from the start (negotiated by ALPN or the WebSocket subprotocol); before join. */
+  protected startV2(): void {
+    this.#protocol = 2;
+  }
+
+  /**
+   * Looks at the connection's first frame: `HELLO tlspush/2` switches it to v2 (the command
+   * loop then answers `OK HELLO`); anything else leaves it v1 for good. A v1 client may have
+   * been pushed a `broadcast` before its `HELLO` arrived: a v2 client skips frames until `OK HELLO`.
+   */
+  protected negotiate(first: Uint8Array): void {
+    if (this.#protocol === 2 || !isHelloV2(first)) return;
+    this.#protocol = 2;
+    this.settings.hub.unsubscribe(this, BROADCAST_CHANNEL);
+  }
+
   /** The handshake completed: join the hub and say so. */
   protected join(): void {
     const { hub } = this.settings;
@@ -176,11 +211,78 @@ export abstract class PeerCore implements Peer {
         );
       }
     }
-    if (relay) {
+    if (relay && this.#protocol === 1) {
       for (const payload of payloads()) {
         hub.publish(new OutgoingMessage(payload.slice(), { kind: "relay", peer: this }));
       }
     }
+  }
+
+  /**
+   * Carries out one v2 command (a frame's payload) and replies; an `ERR` leaves the connection
+   * open. Awaited in order, so that replies come in the order of the commands.
+   */
+  protected async command(payload: Uint8Array): Promise<void> {
+    const command = parseCommand(payload);
+    if (command.kind === "refused") return this.#refuse(command.code, command.text);
+    await this.#execute(command);
+  }
+
+  async #execute(command: ClientCommand): Promise<void> {
+    const { hub, maxChannels, maxFrame, relay } = this.settings;
+    switch (command.kind) {
+      case "hello":
+        return this.#reply({ kind: "ok-hello" });
+      case "ping":
+        return this.#reply({ kind: "pong", data: command.data });
+      case "auth":
+        return this.#refuse("forbidden", "authentication is off on this server");
+      case "unsub":
+        hub.unsubscribe(this, command.channel);
+        return this.#reply({ kind: "ok-unsub", channel: command.channel });
+      case "sub": {
+        const { channel, from } = command;
+        if (hub.channelCount(this) >= maxChannels && !hub.isSubscribed(this, channel)) {
+          return this.#refuse("forbidden", `at most ${maxChannels} channels per connection`);
+        }
+        const { next, gap, replay } = hub.subscribe(this, channel, from);
+        this.#reply({ kind: "ok-sub", channel, next });
+        if (gap) this.#reply({ kind: "gap", channel, from: gap.from, to: gap.to });
+        for (const message of replay) this.#replay(message);
+        return;
+      }
+      case "pub": {
+        const { channel, data } = command;
+        if (!relay) {
+          return this.#refuse("forbidden", "publishing needs a server started with --relay");
+        }
+        if (msgPayloadLength(channel, MAX_SEQUENCE, data.length) > maxFrame) {
+          return this.#refuse(
+            "too-large",
+            `a message on ${channel} must fit --max-frame ${maxFrame}`,
+          );
+        }
+        const message = new OutgoingMessage(data.slice(), { kind: "client", peer: this }, channel);
+        const result = await hub.publish(message);
+        if (result.refused) return this.#refuse(result.refused.code, result.refused.reason);
+        return this.#reply({ kind: "ok-pub", channel, seq: result.seq! });
+      }
+    }
+  }
+
+  #replay(message: OutgoingMessage): void {
+    if (!this.carries(message)) return;
+    this.reply(message.msg);
+    this.settings.hub.countOut(this, 1, message.payload.length);
+  }
+
+  #reply(reply: ServerReply): void {
+    if (this.closing) return;
+    this.reply(encodeReply(reply));
+  }
+
+  #refuse(code: ErrorCode, text: string): void {
+    this.#reply({ kind: "err", code, text });
   }
 
   /** Counts the echo of `count` messages of `bytes`. */

@@ -54,6 +54,12 @@ export interface ServerOptions {
   wsPort: number;
   /** Token of `/admin` and `/metrics` (`--admin-token` or `TLSPUSH_ADMIN_TOKEN`); else generated. */
   adminToken?: string;
+  /** Messages each channel retains for replay (`--history`). */
+  history: number;
+  /** Age limit of retained messages in ms (`--history-age`; 0: none). */
+  historyAgeMs: number;
+  /** Most channels one v2 connection may subscribe to (`--max-channels`). */
+  maxChannels: number;
   /** Token of the publish API (`--publish-token` or `TLSPUSH_PUBLISH_TOKEN`); none: API off. */
   publishToken?: string;
 }
@@ -86,4 +92,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   idleTimeoutMs: 0,
   ws: true,
   wsPort: 9003,
+  history: 100,
+  historyAgeMs: 3600_000,
+  maxChannels: 1000,
 };

@@ -28,6 +28,9 @@ import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
 import type { ServerOptions } from "./config.ts";
 
+/** How often retained messages are checked against the age limit. */
+const HISTORY_EXPIRY_MS = 10_000;
+
 /** A server that is accepting clients. */
 export interface RunningServer {
   /** The connected clients, and publishing to them. */
@@ -64,7 +67,11 @@ export async function startServer(
   logger: Logger = new Logger({ verbose: options.verbose }),
 ): Promise<RunningServer> {
   const certificate = options.plain ? undefined : await loadServerCertificate(options);
-  const hub = new Hub({ logger, maxFrame: options.maxFrame });
+  const hub = new Hub({
+    logger,
+    maxFrame: options.maxFrame,
+    history: { maxMessages: options.history, maxAgeMs: options.historyAgeMs },
+  });
   const budget = new ConnectionBudget(options.maxConnections, logger);
   const settings: PeerSettings = {
     hub,
@@ -72,6 +79,7 @@ export async function startServer(
     maxPending: options.maxPending,
     relay: options.relay,
     drainMs: options.drainMs,
+    maxChannels: options.maxChannels,
   };
   const listener = openListener({
     hostname: options.hostname,
@@ -126,6 +134,9 @@ export async function startServer(
     );
   }
   const stopReport = startTrafficReport(hub, logger, options.trafficReportMs);
+  // Memory goes back while idle: retained messages past --history-age are dropped.
+  const expiry = setInterval(() => hub.expireHistory(), HISTORY_EXPIRY_MS);
+  Deno.unrefTimer(expiry);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -138,7 +149,10 @@ export async function startServer(
       stopping ??= (async () => {
         logger.info(`shutting down: closing ${plural(hub.size, "connection")}`);
         stopReport();
+        clearInterval(expiry);
         await Promise.all([stream.shutdown(options.drainMs), web?.shutdown(options.drainMs)]);
+        // A restarted server must not give out a sequence number again (a burst runs ahead).
+        await new Promise((resolve) => setTimeout(resolve, hub.msUntilRestartSafe()));
         logger.info("stopped");
       })();
       return stopping;

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { ALPN_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
 
 /** A source of accepted connections. */
@@ -52,6 +53,13 @@ export function openListener(options: ListenOptions): StreamListener {
   const { port, tls } = options;
   return bind(options.hostname, port, (hostname) => {
     if (!tls) return Deno.listen({ hostname, port }) as Deno.Listener<Deno.Conn, Deno.NetAddr>;
-    return Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
+    // ALPN tlspush/2 selects protocol v2; a client offering no ALPN speaks v1 as always.
+    return Deno.listenTls({
+      hostname,
+      port,
+      cert: tls.cert,
+      key: tls.key,
+      alpnProtocols: [ALPN_V2],
+    });
   }, options.flag);
 }

@@ -11,7 +11,7 @@
  * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { StreamPeer } from "./stream_peer.ts";
  * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
- * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 };
+ * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 };
  * const stream = { framing: "le32", handshakeTimeoutMs: 10_000, idleTimeoutMs: 0 } as const;
  * const options = { ...stream, reaper: new SocketReaper() };
  * for await (const conn of Deno.listen({ hostname: "127.0.0.1", port: 9002 })) {
@@ -23,7 +23,8 @@
 import { ProtocolError, UnframeableMessageError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
-import type { Framing } from "../protocol/framing.ts";
+import { encodeFrame, type Framing } from "../protocol/framing.ts";
+import { ALPN_V2 } from "../protocol/negotiation.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
 import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
 import { describeError } from "../util/errors.ts";
@@ -54,7 +55,7 @@ export interface StreamPeerOptions {
  * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { StreamPeer } from "./stream_peer.ts";
  * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
- * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 };
+ * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 };
  * const options = {
  *   framing: "le32", handshakeTimeoutMs: 10_000, idleTimeoutMs: 0, reaper: new SocketReaper(),
  * } as const;
@@ -91,8 +92,9 @@ export class StreamPeer extends PeerCore {
   }
 
   protected override carries(message: OutgoingMessage): boolean {
+    if (!super.carries(message)) return false;
     try {
-      message.frame(this.#options.framing); // encoded once per framing, then cached
+      this.#frameOf(message); // encoded once per framing, then cached
       return true;
     } catch (error) {
       if (error instanceof UnframeableMessageError) return false;
@@ -101,7 +103,20 @@ export class StreamPeer extends PeerCore {
   }
 
   protected send(message: OutgoingMessage): void {
-    this.#queue.offer(message.frame(this.#options.framing));
+    this.#queue.offer(this.#frameOf(message));
+  }
+
+  protected reply(payload: Uint8Array): void {
+    try {
+      this.#queue.push(encodeFrame(payload, this.#options.framing));
+    } catch (error) {
+      if (!(error instanceof UnframeableMessageError)) throw error; // a newline under line framing
+    }
+  }
+
+  #frameOf(message: OutgoingMessage): Uint8Array {
+    const { framing } = this.#options;
+    return this.protocol === 2 ? message.msgFrame(framing) : message.frame(framing);
   }
 
   protected flushed(): Promise<void> {
@@ -150,7 +165,8 @@ export class StreamPeer extends PeerCore {
     const handshake = (this.#conn as Deno.TlsConn).handshake();
     try {
       if (await withinDeadline(handshake, handshakeTimeoutMs)) {
-        await handshake; // settled: rethrows its failure
+        const { alpnProtocol } = await handshake; // settled: rethrows its failure
+        if (alpnProtocol === ALPN_V2) this.startV2();
         return true;
       }
     } catch (error) {
@@ -177,14 +193,23 @@ export class StreamPeer extends PeerCore {
     const { framing, idleTimeoutMs } = this.#options;
     const source = idleTimeoutMs > 0 ? this.#watchIdle(idleTimeoutMs) : this.#conn;
     const decoder = new FrameDecoder({ framing, maxFrame: this.settings.maxFrame });
+    let first = true;
     try {
       for await (const { payloads } of readFrameBatches(source, {}, decoder)) {
+        if (first && payloads.length > 0) {
+          first = false;
+          this.negotiate(payloads[0]);
+        }
         let bytes = 0;
         for (const payload of payloads) bytes += payload.length;
         this.received(payloads.length, bytes, () => payloads);
-        // Echo every frame of this read in one write: the wire bytes are already the frames.
-        this.#queue.push(decoder.takeWire());
-        this.echoed(payloads.length, bytes);
+        if (this.protocol === 2) {
+          for (const payload of payloads) await this.command(payload);
+        } else {
+          // Echo every frame of this read in one write: the wire bytes are already the frames.
+          this.#queue.push(decoder.takeWire());
+          this.echoed(payloads.length, bytes);
+        }
         // A client that does not read its echoes stops being read: TCP backpressure.
         if (this.#queue.full) await this.#queue.hasRoom();
         if (this.closing) return;

@@ -15,7 +15,7 @@
  * const logger = new Logger();
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const server = new StreamServer(openListener({ hostname: "127.0.0.1", port: 0 }), {
- *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 },
+ *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
  *   framing: "le32", handshakeTimeoutMs: 10_000, idleTimeoutMs: 0,
  *   reaper: new SocketReaper(), budget: new ConnectionBudget(10_000, logger),
  * });

@@ -10,6 +10,7 @@ function fakePeer(hub: Hub, answer: Delivery = "sent") {
   const peer: Peer = {
     id: hub.nextId(),
     transport: "tcp",
+    protocol: 1,
     address: "127.0.0.1:1",
     since: new Date(),
     counters: newCounters(),
@@ -36,8 +37,9 @@ Deno.test("publish fans out to every peer and says what became of it, logged onc
   const b = fakePeer(hub);
   const line = fakePeer(hub, "skipped");
   const slow = fakePeer(hub, "cut-off");
-  const result = await hub.publish(new OutgoingMessage("hi\nthere", { kind: "stdin" }));
+  const { seq, ...result } = await hub.publish(new OutgoingMessage("hi\nthere", { kind: "stdin" }));
   assertEquals(result, { offered: 4, delivered: 2, skipped: 1, cutOff: 1 });
+  assert(seq! > 0, "it got a sequence number");
   assertEquals([a.got, b.got, line.got, slow.got].map((got) => got.length), [1, 1, 1, 1]);
   assertEquals(lines.length, 2, lines.join("\n"));
   assert(/broadcast 8 B to 2 clients$/.test(lines[0]));
@@ -64,7 +66,7 @@ Deno.test("a relayed message reaches every peer but its sender, and is not logge
   const sender = fakePeer(hub);
   const other = fakePeer(hub);
   const source = { kind: "relay", peer: sender.peer } as const;
-  const result = await hub.publish(new OutgoingMessage("from a client", source));
+  const { seq: _, ...result } = await hub.publish(new OutgoingMessage("from a client", source));
   assertEquals(result, { offered: 1, delivered: 1, skipped: 0, cutOff: 0 });
   assertEquals(sender.got, []);
   assertEquals(other.got, ["from a client"]);

@@ -33,6 +33,10 @@ class ManualPeer extends PeerCore {
       ? Promise.resolve()
       : new Promise((resolve) => this.#waiters.push(resolve));
   }
+  replies: string[] = [];
+  protected reply(payload: Uint8Array): void {
+    this.replies.push(new TextDecoder().decode(payload));
+  }
   protected disconnect(kind: CloseKind, clean: boolean): void {
     this.closes.push({ kind, clean });
   }
@@ -70,6 +74,7 @@ function setup(overrides: Partial<PeerSettings> = {}) {
     maxPending: 100,
     relay: false,
     drainMs: 50,
+    maxChannels: 10,
     ...overrides,
   };
   return { hub, lines, settings };

@@ -17,7 +17,14 @@ async function streamServer() {
   const logger = new Logger({ write: (line) => lines.push(line) });
   const hub = new Hub({ logger, maxFrame: 1 << 20 });
   const server = new StreamServer(openListener({ hostname: "127.0.0.1", port: 0, tls }), {
-    settings: { hub, maxFrame: 1 << 20, maxPending: 1 << 20, relay: false, drainMs: 1000 },
+    settings: {
+      hub,
+      maxFrame: 1 << 20,
+      maxPending: 1 << 20,
+      relay: false,
+      drainMs: 1000,
+      maxChannels: 10,
+    },
     framing: "le32",
     handshakeTimeoutMs: 5000,
     idleTimeoutMs: 0,

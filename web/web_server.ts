@@ -23,7 +23,7 @@
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined, server: "tlspush",
- *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 },
+ *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
  *   budget: new ConnectionBudget(0, logger),
  * });
  * await web.shutdown(1000);
@@ -32,6 +32,7 @@
  */
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
+import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
@@ -93,7 +94,7 @@ export interface WebServer {
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
- *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000 },
+ *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
  *   budget: new ConnectionBudget(10_000, logger), server: "tcp 127.0.0.1:9002",
  * });
  * console.log(`dashboard: ${web.origin}/admin?token=${web.auth.token}`);
@@ -126,8 +127,12 @@ export function startWebServer(config: WebServerConfig): WebServer {
       const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
       if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
       const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      const peer = new WebSocketPeer(socket, remoteAddr, config.settings);
+      const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
+      const { socket, response } = Deno.upgradeWebSocket(
+        request,
+        v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
+      );
+      const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2);
       peers.add(peer);
       peer.closed.then(() => {
         peers.delete(peer);
@@ -252,6 +257,12 @@ function securityHeaders(csp: string): Record<string, string> {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
   };
+}
+
+/** Whether the client listed `protocol` in `Sec-WebSocket-Protocol`. */
+function offersSubprotocol(request: Request, protocol: string): boolean {
+  const offered = request.headers.get("sec-websocket-protocol") ?? "";
+  return offered.split(",").some((name) => name.trim() === protocol);
 }
 
 function isUpgrade(request: Request): boolean {

@@ -11,7 +11,7 @@
  * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
  * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
- * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: true, drainMs: 5000 };
+ * const settings = { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: true, drainMs: 5000, maxChannels: 100 };
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
  *   new WebSocketPeer(socket, info.remoteAddr, settings);
@@ -22,7 +22,7 @@
  */
 import type { OutgoingMessage } from "../hub/message.ts";
 import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
-import { encodeUtf8, utf8Length } from "../protocol/utf8.ts";
+import { decodeUtf8, encodeUtf8, utf8Length } from "../protocol/utf8.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { formatAddress } from "../util/net.ts";
 
@@ -66,7 +66,7 @@ const DRAIN_POLL_MS = 10;
  * import { Logger } from "../util/logger.ts";
  * import { WebSocketPeer } from "./ws_peer.ts";
  * const hub = new Hub({ logger: new Logger(), maxFrame: 65_536 });
- * const settings = { hub, maxFrame: 65_536, maxPending: 1e6, relay: false, drainMs: 5000 };
+ * const settings = { hub, maxFrame: 65_536, maxPending: 1e6, relay: false, drainMs: 5000, maxChannels: 100 };
  * Deno.serve({ hostname: "127.0.0.1", port: 9003 }, (request, info) => {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
  *   const peer = new WebSocketPeer(socket, info.remoteAddr, settings);
@@ -81,10 +81,18 @@ export class WebSocketPeer extends PeerCore {
   readonly #socket: WebSocket;
   /** UTF-8 bytes handed to the socket so far (written = sent - buffered). */
   #sent = 0;
+  /** Whether a first message arrived (it may be `HELLO tlspush/2`). */
+  #spoken = false;
+  /** v2 commands run one after the other, so replies keep their order. */
+  #commands: Promise<void> = Promise.resolve();
 
-  /** Serves `socket` (fresh from `Deno.upgradeWebSocket`) until it closes. */
-  constructor(socket: WebSocket, remoteAddr: Deno.Addr, settings: PeerSettings) {
+  /**
+   * Serves `socket` (fresh from `Deno.upgradeWebSocket`) until it closes; `v2` when the
+   * `tlspush.v2` subprotocol was agreed.
+   */
+  constructor(socket: WebSocket, remoteAddr: Deno.Addr, settings: PeerSettings, v2 = false) {
     super(settings, "ws", formatAddress(remoteAddr));
+    if (v2) this.startV2();
     this.#socket = socket;
     const closed = Promise.withResolvers<void>();
     this.closed = closed.promise;
@@ -116,8 +124,14 @@ export class WebSocketPeer extends PeerCore {
 
   protected send(message: OutgoingMessage): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return; // its close event is on its way
-    this.#socket.send(message.text);
+    this.#socket.send(this.protocol === 2 ? message.msgText : message.text);
     this.#sent += message.payload.length;
+  }
+
+  protected reply(payload: Uint8Array): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(decodeUtf8(payload));
+    this.#sent += payload.length;
   }
 
   protected async flushed(): Promise<void> {
@@ -166,10 +180,19 @@ export class WebSocketPeer extends PeerCore {
     }
     const { maxFrame, relay } = this.settings;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short texts need no encoding to be measured.
-    const payload = data.length * 3 > maxFrame || relay ? encodeUtf8(data) : undefined;
+    const v2 = this.protocol === 2 || !this.#spoken;
+    const payload = data.length * 3 > maxFrame || relay || v2 ? encodeUtf8(data) : undefined;
     const bytes = payload?.length ?? utf8Length(data);
     if (!this.fits(bytes)) return;
+    if (!this.#spoken) {
+      this.#spoken = true;
+      this.negotiate(payload!);
+    }
     this.received(1, bytes, () => [payload ?? encodeUtf8(data)]);
+    if (this.protocol === 2) {
+      this.#commands = this.#commands.then(() => this.command(payload!));
+      return;
+    }
     if (this.admits(bytes)) {
       this.#socket.send(data);
       this.#sent += bytes;
