@@ -98,14 +98,16 @@ export class TestClient {
   /** Connects to `server` trusting its CA. */
   static async connect(
     server: Pick<TestServer, "port" | "caFile" | "hub">,
-    options: { framing?: Framing; plain?: boolean } = {},
+    options: { framing?: Framing; plain?: boolean; alpn?: string[] } = {},
   ): Promise<TestClient> {
-    const conn = await connectToServer({
-      hostname: "localhost",
-      port: server.port,
-      caFile: server.caFile,
-      plain: options.plain,
-    });
+    const conn = options.alpn
+      ? await connectWithAlpn(server, options.alpn)
+      : await connectToServer({
+        hostname: "localhost",
+        port: server.port,
+        caFile: server.caFile,
+        plain: options.plain,
+      });
     const client = new TestClient(conn, options.framing ?? "le32");
     await waitFor(() => server.hub.size > 0, 5000, "the server to register the client");
     return client;
@@ -157,6 +159,21 @@ export class TestClient {
       if (!(error instanceof Deno.errors.BadResource)) throw error; // else: we closed it
     }
   }
+}
+
+/** A TLS connection offering `alpn` (e.g. `tlspush/2`), handshake done. */
+async function connectWithAlpn(
+  server: Pick<TestServer, "port" | "caFile">,
+  alpn: string[],
+): Promise<Deno.TlsConn> {
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: server.port,
+    caCerts: [await Deno.readTextFile(server.caFile)],
+    alpnProtocols: alpn,
+  });
+  await conn.handshake();
+  return conn;
 }
 
 /** A raw little-endian frame header. */

@@ -72,10 +72,14 @@ export class WsTestClient {
   }
 
   /** Opens `wss://localhost:PORT/ws` and waits until the server lists it. */
-  static async connect(server: TestServer, path = "/ws"): Promise<WsTestClient> {
+  static async connect(
+    server: TestServer,
+    options: { path?: string; protocols?: string[] } = {},
+  ): Promise<WsTestClient> {
     const before = server.hub.size;
-    const socket = new WebSocket(`wss://localhost:${webPort(server)}${path}`, {
+    const socket = new WebSocket(`wss://localhost:${webPort(server)}${options.path ?? "/ws"}`, {
       client: await trustingClient(server),
+      protocols: options.protocols,
     });
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();
