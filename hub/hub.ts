@@ -20,7 +20,7 @@ import { formatBytes, type Logger, plural } from "../util/logger.ts";
 import { ChannelHistory, type ChannelHistoryOptions, type HistoryGap } from "./channel_history.ts";
 import type { OutgoingMessage } from "./message.ts";
 import { newCounters, type Peer, type TrafficCounters, type Transport } from "./peer.ts";
-import { SequenceAllocator } from "./sequence.ts";
+import { SequenceAllocator, SEQUENCES_PER_MS } from "./sequence.ts";
 
 /** What the hub needs to know. */
 export interface HubOptions {
@@ -106,7 +106,10 @@ export class Hub {
   /** An empty hub. */
   constructor(options: HubOptions) {
     this.#options = options;
-    this.#history = new ChannelHistory(options.history);
+    // What an earlier run of this server published is gone: a client resuming from before now
+    // is told so with a GAP, never left to believe it missed nothing.
+    const startedAt = Math.floor(Date.now() * SEQUENCES_PER_MS);
+    this.#history = new ChannelHistory({ assumeDroppedBelow: startedAt, ...options.history });
   }
 
   /** Largest payload accepted, in bytes. */

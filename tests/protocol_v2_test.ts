@@ -206,3 +206,29 @@ Deno.test("100,000 SUBs from one client are refused beyond --max-channels; other
   await calm.finish();
   await server.shutdown();
 });
+
+Deno.test("after a restart (no broker) a client resuming from its last number gets a GAP, then new messages", async () => {
+  const first = await startTestServer({ relay: true });
+  const port = first.port;
+  const publisher = await TestClient.connect(first, { alpn: V2 });
+  await publisher.send("SUB orders", "PUB orders one");
+  await waitFor(() => publisher.received.length === 3);
+  const last = seqOf(publisher.received[1]);
+  await publisher.finish();
+  await first.shutdown();
+
+  const second = await startTestServer({ relay: true, port });
+  const resumed = await TestClient.connect(second, { alpn: V2 });
+  await resumed.send(`SUB orders ${last + 1}`, "PUB orders two");
+  await waitFor(() => resumed.received.length === 4);
+  const next = seqOf(resumed.received[0]);
+  assert(next > last, "numbers never go back across a restart");
+  assertEquals(
+    resumed.received[1],
+    `GAP orders ${last + 1} ${next}`,
+    "what the old run sent is gone",
+  );
+  assert(/^MSG orders \d+ two$/.test(resumed.received[2]) && seqOf(resumed.received[2]) >= next);
+  await resumed.finish();
+  await second.shutdown();
+});
