@@ -1,7 +1,8 @@
 /**
  * tlspush-server: flags, then start. Every line typed on standard input is broadcast to all
- * clients; SIGINT/SIGTERM flush and close every connection cleanly (a second signal exits at
- * once).
+ * clients; SIGINT/SIGTERM flush and close every connection cleanly. Signals that arrive together
+ * (a Ctrl-C that `deno task` forwards too) are one request; another one more than a second
+ * later exits at once, status 1 (see `cli/stop_signals.ts`).
  *
  * @example
  * ```sh
@@ -11,6 +12,7 @@
  */
 import { readLines } from "./util/lines.ts";
 import { runMain } from "./cli/errors.ts";
+import { StopSignals } from "./cli/stop_signals.ts";
 import { parseServerArgs, SERVER_USAGE } from "./server/options.ts";
 import { startServer } from "./server/start_server.ts";
 
@@ -23,11 +25,14 @@ if (import.meta.main) {
     }
     const server = await startServer(options);
     const stopped = Promise.withResolvers<void>();
-    let signalled = false;
+    const stopSignals = new StopSignals();
     const onSignal = () => {
-      if (signalled) Deno.exit(1); // a second signal: no more waiting
-      signalled = true;
-      server.shutdown().then(stopped.resolve);
+      const decision = stopSignals.receive();
+      if (decision === "force") {
+        console.error("tlspush-server: second stop signal: exiting without finishing the drain");
+        Deno.exit(1);
+      }
+      if (decision === "stop") server.shutdown().then(stopped.resolve);
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
