@@ -1,11 +1,13 @@
 /**
  * The documented flags work through the documented commands: `deno task gen-cert --certs-dir DIR`
  * and `deno task server --certs-dir DIR` with DIR anywhere, not only `certs/` (the tasks grant
- * `--allow-write`); and the server's task grants every environment variable the server reads.
+ * `--allow-write`); and the server's environment variables are granted by its task and by the
+ * compiled binary alike.
  */
 import { assert, assertEquals } from "./assert.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { runDeno } from "./processes.ts";
+import { COMPILE_TARGETS } from "../scripts/compile_targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TASKS: Record<string, string> =
@@ -65,4 +67,10 @@ Deno.test("deno task server --certs-dir DIR outside certs/ starts, serves and st
 Deno.test("the server task grants every environment variable the server reads", () => {
   const env = taskPermissions("server").find((flag) => flag.startsWith("--allow-env="));
   assertEquals(env?.slice("--allow-env=".length).split(",").sort(), [...SERVER_ENV].sort());
+});
+
+Deno.test("deno task compile grants the compiled programs what their deno task grants", () => {
+  const byEntry = new Map(COMPILE_TARGETS.map((target) => [target.entry, target.permissions]));
+  assertEquals(byEntry.get("server.ts"), taskPermissions("server"));
+  assertEquals(byEntry.get("client.ts"), taskPermissions("client"));
 });
