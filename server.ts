@@ -23,8 +23,9 @@ if (import.meta.main) {
       console.log(SERVER_USAGE);
       return 0;
     }
-    const server = await startServer(options);
-    const stopped = Promise.withResolvers<void>();
+    // Stop signals are heard from before the start: one that comes while the server starts (or
+    // just after its "listening on" line) stops it cleanly once it is up instead of killing it.
+    const stopRequested = Promise.withResolvers<void>();
     const stopSignals = new StopSignals();
     const onSignal = () => {
       const decision = stopSignals.receive();
@@ -32,15 +33,17 @@ if (import.meta.main) {
         console.error("tlspush-server: second stop signal: exiting without finishing the drain");
         Deno.exit(1);
       }
-      if (decision === "stop") server.shutdown().then(stopped.resolve);
+      if (decision === "stop") stopRequested.resolve();
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+    const server = await startServer(options);
     // End of input does not stop the server: it keeps serving until a signal.
     (async () => {
       for await (const line of readLines(Deno.stdin.readable)) server.broadcast(line);
     })();
-    await stopped.promise;
+    await stopRequested.promise;
+    await server.shutdown();
     return 0;
   });
 }

@@ -175,3 +175,19 @@ Deno.test("a second Ctrl-C 2 s after the first, during a long drain, exits at on
     await Deno.remove(certsDir, { recursive: true });
   }
 });
+
+Deno.test("a Ctrl-C at once after `listening on`, before the start is over, still stops cleanly", async () => {
+  for (let round = 0; round < 3; round++) {
+    const certsDir = await tempCertsDir();
+    const { job } = await startTaskServer([Deno.execPath()], certsDir);
+    try {
+      job.signalGroup("SIGINT");
+      assertEquals((await job.exited()).code, 0, `round ${round}: ${job.stderr.join("\n")}`);
+      await job.allExited();
+      assert(job.stdout.at(-1)!.endsWith(" stopped"), job.stdout.join("\n"));
+    } finally {
+      await job.kill();
+      await Deno.remove(certsDir, { recursive: true });
+    }
+  }
+});
