@@ -74,3 +74,10 @@ Deno.test("deno task compile grants the compiled programs what their deno task g
   assertEquals(byEntry.get("server.ts"), taskPermissions("server"));
   assertEquals(byEntry.get("client.ts"), taskPermissions("client"));
 });
+
+Deno.test("the README's list of what the tasks allow is what deno.json says", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const shown = [...readme.matchAll(/^deno task (\S+)\s+# (deno run .+)$/gm)];
+  assertEquals(shown.map((match) => match[1]).sort(), ["client", "gen-cert", "server"]);
+  for (const [, task, command] of shown) assertEquals(command, TASKS[task], task);
+});
