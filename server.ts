@@ -1,7 +1,8 @@
 /**
  * tlspush-server: flags, then start. Every line typed on standard input is broadcast to all
- * clients; SIGINT/SIGTERM flush and close every connection cleanly (a second signal exits at
- * once).
+ * clients; SIGINT/SIGTERM flush and close every connection cleanly. Signals that arrive together
+ * (a Ctrl-C that `deno task` forwards too) are one request; another one more than a second
+ * later exits at once, status 1 (see `cli/stop_signals.ts`).
  *
  * @example
  * ```sh
@@ -12,6 +13,7 @@
 import { readLines } from "./util/lines.ts";
 import { runMain } from "./cli/errors.ts";
 import { parseServerArgs, SERVER_USAGE } from "./cli/server_options.ts";
+import { StopSignals } from "./cli/stop_signals.ts";
 import { startServer } from "./server/start_server.ts";
 
 if (import.meta.main) {
@@ -21,21 +23,27 @@ if (import.meta.main) {
       console.log(SERVER_USAGE);
       return 0;
     }
-    const server = await startServer(options);
-    const stopped = Promise.withResolvers<void>();
-    let signalled = false;
+    // Stop signals are heard from before the start: one that comes while the server starts (or
+    // just after its "listening on" line) stops it cleanly once it is up instead of killing it.
+    const stopRequested = Promise.withResolvers<void>();
+    const stopSignals = new StopSignals();
     const onSignal = () => {
-      if (signalled) Deno.exit(1); // a second signal: no more waiting
-      signalled = true;
-      server.shutdown().then(stopped.resolve);
+      const decision = stopSignals.receive();
+      if (decision === "force") {
+        console.error("tlspush-server: second stop signal: exiting without finishing the drain");
+        Deno.exit(1);
+      }
+      if (decision === "stop") stopRequested.resolve();
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+    const server = await startServer(options);
     // End of input does not stop the server: it keeps serving until a signal.
     (async () => {
       for await (const line of readLines(Deno.stdin.readable)) server.broadcast(line);
     })();
-    await stopped.promise;
+    await stopRequested.promise;
+    await server.shutdown();
     return 0;
   });
 }

@@ -22,7 +22,7 @@ export const SERVER_PERMISSIONS = [
   "--allow-write",
   "--allow-sys=hostname",
   "--allow-ffi",
-  "--allow-env=TLSPUSH_ADMIN_TOKEN",
+  "--allow-env=TLSPUSH_ADMIN_TOKEN,TLSPUSH_PUBLISH_TOKEN,TLSPUSH_JWT_SECRET,REDIS_DEBUG_MAINTENANCE",
 ];
 export const CLIENT_PERMISSIONS = ["--allow-net", "--allow-read"];
 
