@@ -155,7 +155,7 @@ Deno.test("a second Ctrl-C 2 s after the first, during a long drain, exits at on
     for (let i = 0; i < 150; i++) await job.type(line); // ~9 MB: more than the socket buffers hold
     await waitFor(() => job.stdout.filter((l) => /broadcast/.test(l)).length === 150, 30_000);
     job.signalGroup("SIGINT");
-    await job.waitForLine(/shutting down: closing 1 connections/);
+    await job.waitForLine(/shutting down: closing 1 connection/);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     assert(!job.stdout.some((l) => / stopped$/.test(l)), "still draining after 2 s");
     const started = Date.now();
