@@ -46,10 +46,18 @@ export interface BrokerOptions {
   /** How long `start()` and each reconnect attempt may take to connect, in ms. */
   connectTimeoutMs?: number;
   /**
-   * Redis only: the deployment-wide delivery stream keeps about this many messages, so an
-   * instance away from the broker for less time than it takes to publish that many misses none.
+   * Redis: the deployment-wide delivery stream keeps about this many messages (all channels
+   * together) for instances that read behind or are away: one further behind misses the older
+   * ones, and counts them (`BrokerStats.missed`).
    */
   deliveryBuffer?: number;
+  /**
+   * NATS: each channel keeps this many messages beyond its history, for instances that read
+   * behind or are away (JetStream trims per channel, so the history alone would be the delivery
+   * buffer: a burst larger than it would be trimmed before slower instances read it). Storage
+   * per channel: `history + channelBacklog` messages.
+   */
+  channelBacklog?: number;
 }
 
 /**
@@ -85,6 +93,7 @@ export const BROKER_DEFAULTS: Readonly<Omit<ResolvedBrokerOptions, "instanceId">
   reconnectCapMs: 5_000,
   connectTimeoutMs: 5_000,
   deliveryBuffer: 10_000,
+  channelBacklog: 1_000,
 };
 
 /**
@@ -126,6 +135,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     ["reconnectCapMs", 1],
     ["connectTimeoutMs", 1],
     ["deliveryBuffer", 100],
+    ["channelBacklog", 1],
   ];
   for (const [name, min] of counts) {
     const value = resolved[name];

@@ -5,10 +5,13 @@
  * from several publishers), and each instance reads the whole stream through its own ordered
  * consumer from the last sequence it handled, so a reconnect resumes where it stopped.
  *
- * History: the stream keeps `history + 1` messages per subject, and the oldest of a full
- * subject is never replayed: it is the sentinel that tells, exactly, whether anything at or
- * after a requested number was dropped (JetStream does not say what it trimmed). The age
- * limit hides older messages at replay time (also exact); storage is bounded by the count.
+ * History: the stream keeps `history + channelBacklog` messages per subject (the backlog is
+ * the delivery buffer of instances that read behind), and replays only the newest `history`
+ * of them that are within the age limit. The retained ones it does not replay are what tells,
+ * exactly, whether anything at or after a requested number is gone: JetStream does not say
+ * what it trimmed, but it trims oldest first, so anything trimmed is older than every retained
+ * message, and a subject never held more than `history` messages if it holds no hidden one
+ * (the stream has no age or size limit: its per-subject count never goes down).
  * Sequence numbers: see `stream_epoch.ts`.
  *
  * @example
@@ -64,6 +67,7 @@ import { parseHeartbeat, PresenceTable } from "./presence_table.ts";
 import { PublishGate } from "./publish_gate.ts";
 import { reconnectDelay } from "./reconnect_delay.ts";
 import { streamBase } from "./stream_epoch.ts";
+import { withinDeadline } from "../util/deadline.ts";
 
 const ORIGIN_HEADER = "Tlspush-Origin";
 const text = new TextDecoder();
@@ -343,11 +347,6 @@ export class NatsBroker implements Broker {
             this.#created = info.created;
             this.#base = streamBase(info.created);
             this.#cursor = 0;
-          } else if (info.state.first_seq > this.#cursor + 1 && info.state.messages > 0) {
-            // Trimmed past our cursor (possible with --history 0 and a long absence).
-            const missed = info.state.first_seq - this.#cursor - 1;
-            this.#events.missed += missed;
-            note = ` (${missed} messages were dropped before this instance read them)`;
           }
           await this.#startConsumer();
           if (this.#closed || !this.#connected) break;
@@ -368,7 +367,7 @@ export class NatsBroker implements Broker {
   /** The stream's info, creating it (or fixing its per-subject limit) if needed. */
   async #ensureStream(): Promise<StreamInfo> {
     const jsm = this.#jsm!;
-    const perSubject = this.#options.history + 1;
+    const perSubject = this.#options.history + this.#options.channelBacklog;
     try {
       const info = await jsm.streams.info(this.#stream);
       if (info.config.max_msgs_per_subject !== perSubject) {
@@ -435,13 +434,19 @@ export class NatsBroker implements Broker {
       // stopped already
     }
     if (name && (remove || this.#connected)) {
-      await this.#jsm?.consumers.delete(this.#stream, name).catch(() => {});
+      // Best effort: an ephemeral consumer also goes away by itself after inactivity.
+      await withinDeadline(this.#jsm!.consumers.delete(this.#stream, name), 500);
     }
   }
 
   /** One message of the delivery consumer: to the handlers, then the cursor moves past it. */
   #handle(message: JsMsg, generation: number): void {
     if (generation !== this.#generation || message.seq <= this.#cursor) return;
+    // Every stream sequence is a message of ours: a jump means the per-channel limit dropped
+    // messages this instance had not read yet (it was away), after a reconnect.
+    if (message.seq > this.#cursor + 1) {
+      this.#events.missed += message.seq - this.#cursor - 1;
+    }
     this.#cursor = message.seq;
     const channel = channelOfSubject(this.#options.prefix, message.subject);
     if (channel === undefined) return;
@@ -459,11 +464,10 @@ export class NatsBroker implements Broker {
     const base = streamBase(info.created);
     const next = base + info.state.last_seq + 1;
     const since = base + 1;
-    const count = info.state.subjects?.[subject] ?? 0;
     const empty: HistoryPage = { messages: [], more: false, gap: null, next, since };
     const start = Math.max(1, fromSeq - base);
-    if (count === 0 || start > info.state.last_seq) return empty;
-    const sentinelPossible = count >= this.#options.history + 1;
+    if ((info.state.subjects?.[subject] ?? 0) === 0 || start > info.state.last_seq) return empty;
+    const history = this.#options.history;
     const cutoffMs = this.#options.historyAgeMs > 0 ? Date.now() - this.#options.historyAgeMs : 0;
 
     const consumer = await this.#js!.consumers.get(this.#stream, {
@@ -471,19 +475,18 @@ export class NatsBroker implements Broker {
       opt_start_seq: start,
     });
     const messages: BrokerMessage[] = [];
-    let hiddenFrom = false;
+    let hidden = false;
     let more = false;
     try {
       const pending = (await consumer.info(true)).num_pending;
       if (pending === 0) return empty;
       const batch = await consumer.fetch({ max_messages: pending, expires: 5_000 });
-      let first = true;
       for await (const message of batch) {
-        const oldest = first && message.info.pending + 1 >= count;
-        first = false;
+        // `pending`: how many of the channel's retained messages are newer than this one.
+        const outsideHistory = message.info.pending >= history;
         const tooOld = cutoffMs > 0 && message.info.timestampNanos / 1e6 < cutoffMs;
-        if ((oldest && sentinelPossible) || tooOld) {
-          hiddenFrom = true; // a retained but hidden message at or after fromSeq: it is gone
+        if (outsideHistory || tooOld) {
+          hidden = true; // retained but not replayed, at or after fromSeq: it is gone
         } else if (messages.length < limit) {
           messages.push({
             channel,
@@ -497,12 +500,12 @@ export class NatsBroker implements Broker {
         if (more || message.info.pending === 0) break;
       }
     } finally {
-      await consumer.delete().catch(() => {});
+      await withinDeadline(consumer.delete(), 500);
     }
     return {
       messages,
       more,
-      gap: hiddenFrom ? { from: fromSeq, to: messages[0]?.seq ?? next } : null,
+      gap: hidden ? { from: fromSeq, to: messages[0]?.seq ?? next } : null,
       next,
       since,
     };

@@ -37,15 +37,17 @@ import {
 } from "./broker_options.ts";
 import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
+import { parseHeartbeat } from "./presence_table.ts";
 import { PublishGate } from "./publish_gate.ts";
 import { reconnectDelay } from "./reconnect_delay.ts";
 import { HEARTBEAT_SCRIPT, HISTORY_SCRIPT, PUBLISH_SCRIPT, scriptSha } from "./redis_scripts.ts";
+import { withinDeadline } from "../util/deadline.ts";
 
 /** The part of a node-redis client this broker uses. */
 interface RedisConnection {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  sendCommand<T>(args: (string | Uint8Array)[], options?: { timeout?: number }): Promise<T>;
+  sendCommand<T>(args: (string | Buffer)[], options?: { timeout?: number }): Promise<T>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   close(): Promise<void>;
   destroy(): void;
@@ -174,7 +176,7 @@ export class RedisBroker implements Broker {
       ], [
         channel,
         o.instanceId,
-        payload,
+        Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
         String(o.history),
         String(o.historyAgeMs * 1000),
         String(o.deliveryBuffer),
@@ -263,9 +265,9 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    if (this.up && this.#announced) {
-      await this.#command?.sendCommand(["HDEL", this.#keys.instances, this.#announced.id])
-        .catch(() => {});
+    if (this.up && this.#announced && this.#command) {
+      const removed = this.#command.sendCommand(["HDEL", this.#keys.instances, this.#announced.id]);
+      await withinDeadline(removed, 500);
     }
     this.#events.silenceDown();
     this.#reader?.destroy();
@@ -458,12 +460,8 @@ export class RedisBroker implements Broker {
       const now = Date.now();
       const seen: SeenInstance[] = [];
       for (let i = 0; i + 1 < reply.length; i += 2) {
-        try {
-          const parsed = JSON.parse(text.decode(reply[i + 1])) as InstanceInfo;
-          seen.push({ ...parsed, seen: now - Number(text.decode(reply[i])) });
-        } catch {
-          // someone else's garbage under our key: skip it
-        }
+        const beat = parseHeartbeat(text.decode(reply[i + 1]));
+        if (beat) seen.push({ ...beat.info, seen: now - Number(text.decode(reply[i])) });
       }
       this.#instances = seen.sort((a, b) => a.id.localeCompare(b.id));
     }, () => {});
@@ -481,7 +479,7 @@ export class RedisBroker implements Broker {
     which: "publish" | "history" | "heartbeat",
     script: string,
     keys: string[],
-    args: (string | Uint8Array)[],
+    args: (string | Buffer)[],
   ): Promise<T> {
     const command = this.#command!;
     const call = () =>

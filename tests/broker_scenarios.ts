@@ -13,7 +13,14 @@
  */
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "./assert.ts";
 import { waitFor } from "./helpers.ts";
-import { type BrokerServer, brokerTest, freePort, startBrokerServer } from "./brokers.ts";
+import {
+  type BrokerServer,
+  type BrokerServerOptions,
+  brokerTest,
+  freePort,
+  startBrokerServer,
+  TcpProxy,
+} from "./brokers.ts";
 import type { Broker, BrokerMessage } from "../broker/broker.ts";
 import type { BrokerOptions } from "../broker/broker_options.ts";
 import type { BrokerKind } from "../broker/broker_url.ts";
@@ -35,7 +42,7 @@ interface Instance {
 }
 
 /** Opens and starts a broker that records its messages and state changes. */
-async function instance(url: string, options: BrokerOptions): Promise<Instance> {
+async function instance(url: string, options: BrokerOptions = {}): Promise<Instance> {
   const broker = openBroker(url, { heartbeatMs: 100, reconnectCapMs: 500, ...options });
   const result: Instance = { broker, received: [], states: [] };
   broker.onMessage((message) => result.received.push(message));
@@ -47,19 +54,22 @@ async function instance(url: string, options: BrokerOptions): Promise<Instance> 
 /** Runs `fn` with a fresh server of `kind`, stopping it and the brokers whatever happens. */
 async function withServer(
   kind: BrokerKind,
-  fn: (server: BrokerServer, open: (options?: BrokerOptions) => Promise<Instance>) => Promise<void>,
-  serverOptions: { password?: string } = {},
+  fn: (
+    server: BrokerServer,
+    open: (options?: BrokerOptions, url?: string) => Promise<Instance>,
+  ) => Promise<void>,
+  serverOptions: BrokerServerOptions = {},
 ): Promise<void> {
   const server = await startBrokerServer(kind, serverOptions);
   const opened: Instance[] = [];
   try {
-    await fn(server, async (options = {}) => {
-      const opened1 = await instance(server.url, options);
+    await fn(server, async (options = {}, url = server.url) => {
+      const opened1 = await instance(url, options);
       opened.push(opened1);
       return opened1;
     });
   } catch (error) {
-    throw new Error(`${error}\n--- ${kind} log ---\n${(await server.log()).slice(-3000)}`, {
+    throw new Error(`${error}\n--- ${kind} log ---\n${(await server.log()).slice(-1500)}`, {
       cause: error,
     });
   } finally {
@@ -93,7 +103,7 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
         await open({ instanceId: "b" }),
         await open({ instanceId: "c" }),
       ];
-      const perInstance = 150;
+      const perInstance = 400;
       const channels = ["broadcast", "metrics", "chat.room-1", "a/b:c"];
       const published: Promise<{ seq: number; text: string; channel: string; origin: string }>[] =
         [];
@@ -235,6 +245,65 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
     });
   });
 
+  brokerTest(kind, "one instance cut off while the others go on: it catches up, once", async () => {
+    await withServer(kind, async (server, open) => {
+      const proxy = await TcpProxy.start(server.port);
+      try {
+        const a = await open({ instanceId: "a" }, proxy.via(server.url));
+        const b = await open({ instanceId: "b" });
+        for (let i = 0; i < 10; i++) await a.broker.publish(`c${i % 3}`, encoder.encode(`x${i}`));
+        await waitFor(() => a.received.length === 10 && b.received.length === 10, 10_000, "10");
+        proxy.cut();
+        await waitFor(() => !a.broker.up, 10_000, "a to see its connection lost");
+        await assertRejects(a.broker.publish("c0", encoder.encode("refused")), BrokerUnavailableError);
+        for (let i = 0; i < 30; i++) await b.broker.publish(`c${i % 3}`, encoder.encode(`y${i}`));
+        assertEquals(a.broker.up, false, "a was away while b published");
+        proxy.restore();
+        await waitFor(() => a.broker.up, 15_000, "a to reconnect");
+        await waitFor(() => a.received.length >= 40, 10_000, "a to catch up");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assertEquals(a.received.map(key), b.received.map(key), "the same 40, once, in one order");
+        assertEquals(a.states.map(([up]) => up), [true, false, true]);
+        assertEquals(b.states.map(([up]) => up), [true], "b never noticed");
+        assertEquals(a.broker.stats().missed, 0);
+      } finally {
+        proxy.stop();
+      }
+    });
+  });
+
+  brokerTest(kind, "away longer than the broker keeps messages: it counts what it missed", async () => {
+    await withServer(kind, async (server, open) => {
+      const proxy = await TcpProxy.start(server.port);
+      try {
+        // Redis keeps ~deliveryBuffer messages for absent instances, NATS history +
+        // channelBacklog per channel: 600 on one channel while away is more than either.
+        const options = { history: 5, deliveryBuffer: 100, channelBacklog: 50 };
+        const a = await open({ ...options, instanceId: "a" }, proxy.via(server.url));
+        const b = await open({ ...options, instanceId: "b" });
+        proxy.cut();
+        await waitFor(() => !a.broker.up, 10_000, "a down");
+        for (let i = 0; i < 600; i++) await b.broker.publish("flood", encoder.encode(`f${i}`));
+        proxy.restore();
+        await waitFor(() => a.broker.up, 15_000, "a up");
+        await b.broker.publish("flood", encoder.encode("last"));
+        await waitFor(() => b.received.length === 601, 10_000, "b has all");
+        await waitFor(
+          () => a.received.at(-1) !== undefined && decoder.decode(a.received.at(-1)!.payload) === "last",
+          10_000,
+          "a to get the last one",
+        );
+        const missed = a.broker.stats().missed;
+        assert(missed > 0, "it knows it missed some");
+        assertEquals(a.received.length + missed, 601, "received + missed = published");
+        const bKeys = b.received.map(key);
+        assertEquals(a.received.map(key), bKeys.slice(bKeys.length - a.received.length));
+      } finally {
+        proxy.stop();
+      }
+    });
+  });
+
   brokerTest(kind, "broker restarted with its data: delivery resumes where it stopped", async () => {
     await withServer(kind, async (server, open) => {
       const a = await open({ instanceId: "a" });
@@ -249,7 +318,10 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
       await new Promise((resolve) => setTimeout(resolve, 200));
       assertEquals(a.received.map((m) => decoder.decode(m.payload)), ["one", "two"]);
       assertIncreasingPerChannel(a.received);
-    });
+      const page = await a.broker.history("r", 0, 10);
+      assertEquals(page.messages.map((m) => decoder.decode(m.payload)), ["one", "two"]);
+      assertEquals(page.gap, null);
+    }, { persistent: true });
   });
 
   brokerTest(kind, "unreachable at start: a clear BrokerUnavailableError", async () => {

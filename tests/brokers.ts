@@ -61,6 +61,8 @@ export function brokerTest(kind: BrokerKind, name: string, fn: () => Promise<voi
 export interface BrokerServerOptions {
   /** Redis `requirepass` / NATS `--pass` (with user `tlspush` for NATS). */
   password?: string;
+  /** Redis: keep data across `restart(true)` (append-only file). NATS always keeps it there. */
+  persistent?: boolean;
 }
 
 /** A broker server process owned by a test. */
@@ -127,7 +129,7 @@ export class BrokerServer {
 
   /**
    * Starts it again on the same port. Without `keepData`, its data directory is emptied first:
-   * a broker restarted without its data (Redis runs with persistence off anyway).
+   * a broker restarted without its data (Redis keeps none unless started `persistent`).
    */
   async restart(keepData = false): Promise<void> {
     await this.kill("SIGKILL");
@@ -181,7 +183,9 @@ export class BrokerServer {
         "--save",
         "",
         "--appendonly",
-        "no",
+        this.#options.persistent ? "yes" : "no",
+        "--appendfsync",
+        "always",
         "--dir",
         this.dir,
         "--logfile",
@@ -250,5 +254,85 @@ async function waitForLog(
   while (!pattern.test((await server.log()).slice(from))) {
     if (Date.now() > deadline) throw new Error(`no ${pattern} in the ${server.kind} log`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A loopback TCP proxy in front of a broker, to cut one instance's connection while the
+ * others keep theirs: `cut()` closes every proxied connection and refuses new ones until
+ * `restore()`.
+ */
+export class TcpProxy {
+  readonly port: number;
+  readonly #targetPort: number;
+  #listener: Deno.Listener | undefined;
+  readonly #conns = new Set<Deno.Conn>();
+
+  private constructor(port: number, targetPort: number) {
+    this.port = port;
+    this.#targetPort = targetPort;
+  }
+
+  /** A proxy on a free 127.0.0.1 port forwarding to `targetPort`. */
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(await freePort(), targetPort);
+    proxy.restore();
+    return proxy;
+  }
+
+  /** `url` with its port replaced by the proxy's. */
+  via(url: string): string {
+    return url.replace(/:(\d+)$/, `:${this.port}`);
+  }
+
+  /** Drops every connection and refuses new ones. */
+  cut(): void {
+    this.#listener?.close();
+    this.#listener = undefined;
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    }
+    this.#conns.clear();
+  }
+
+  /** Accepts and forwards again. */
+  restore(): void {
+    if (this.#listener) return;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.#listener = listener;
+    (async () => {
+      for await (const client of listener) {
+        try {
+          const upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#targetPort });
+          this.#conns.add(client);
+          this.#conns.add(upstream);
+          const done = () => {
+            for (const conn of [client, upstream]) {
+              this.#conns.delete(conn);
+              try {
+                conn.close();
+              } catch {
+                // closed already
+              }
+            }
+          };
+          client.readable.pipeTo(upstream.writable, { preventClose: true }).catch(() => {})
+            .finally(done);
+          upstream.readable.pipeTo(client.writable, { preventClose: true }).catch(() => {})
+            .finally(done);
+        } catch {
+          client.close();
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /** Stops for good. */
+  stop(): void {
+    this.cut();
   }
 }
