@@ -52,6 +52,11 @@ export interface BrokerOptions {
    */
   deliveryBuffer?: number;
   /**
+   * `rediss://`: PEM certificates to trust instead of the system's roots (a private CA). Empty:
+   * the system's roots.
+   */
+  tlsCa?: string;
+  /**
    * NATS: each channel keeps this many messages beyond its history, for instances that read
    * behind or are away (JetStream trims per channel, so the history alone would be the delivery
    * buffer: a burst larger than it would be trimmed before slower instances read it). Storage
@@ -94,6 +99,7 @@ export const BROKER_DEFAULTS: Readonly<Omit<ResolvedBrokerOptions, "instanceId">
   connectTimeoutMs: 5_000,
   deliveryBuffer: 10_000,
   channelBacklog: 1_000,
+  tlsCa: "",
 };
 
 /**

@@ -80,7 +80,9 @@ export function parseBrokerUrl(text: string): BrokerUrl {
     url = new URL(text);
   } catch {
     throw new BrokerConfigError(
-      `--broker: not a URL: '${redactText(text)}' (e.g. redis://127.0.0.1:6379 or nats://127.0.0.1:4222)`,
+      `--broker: not a URL: '${
+        redactText(text)
+      }' (e.g. redis://127.0.0.1:6379 or nats://127.0.0.1:4222)`,
     );
   }
   const scheme = url.protocol.slice(0, -1);

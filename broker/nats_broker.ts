@@ -30,8 +30,8 @@ import { connect, headers, type NatsConnection, type Subscription } from "@nats-
 import {
   type ConsumerMessages,
   DiscardPolicy,
-  type JetStreamClient,
   jetstream,
+  type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
   type JsMsg,
@@ -51,8 +51,8 @@ import { BrokerEvents } from "./broker_events.ts";
 import { BrokerPayloadTooLargeError, BrokerUnavailableError } from "./broker_errors.ts";
 import {
   type BrokerOptions,
-  type ResolvedBrokerOptions,
   resolveBrokerOptions,
+  type ResolvedBrokerOptions,
 } from "./broker_options.ts";
 import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
@@ -147,7 +147,9 @@ export class NatsBroker implements Broker {
     const target = this.#target;
     try {
       this.#nc = await connect({
-        servers: `${target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname}:${target.port}`,
+        servers: `${
+          target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname
+        }:${target.port}`,
         ...(target.username !== undefined ? { user: target.username } : {}),
         ...(target.password !== undefined ? { pass: target.password } : {}),
         ...(target.token !== undefined ? { token: target.token } : {}),
@@ -164,6 +166,9 @@ export class NatsBroker implements Broker {
         pingInterval: 5_000,
         maxPingOut: 3,
         ignoreClusterUpdates: true,
+        // Connect to the name as given: Deno's permission to connect to HOST:PORT does not
+        // cover nats.js's own DNS lookup of HOST (it would need --allow-net=HOST, any port).
+        resolve: false,
       });
       this.#connected = true;
       this.#jsm = await jetstreamManager(this.#nc, { timeout: this.#options.connectTimeoutMs });
@@ -213,10 +218,14 @@ export class NatsBroker implements Broker {
       h.set(ORIGIN_HEADER, this.#options.instanceId);
       const base = this.#base;
       try {
-        const ack = await this.#js!.publish(subjectOfChannel(this.#options.prefix, channel), payload, {
-          headers: h,
-          timeout: this.#options.publishTimeoutMs + 1_000,
-        });
+        const ack = await this.#js!.publish(
+          subjectOfChannel(this.#options.prefix, channel),
+          payload,
+          {
+            headers: h,
+            timeout: this.#options.publishTimeoutMs + 1_000,
+          },
+        );
         return base + ack.seq;
       } catch (error) {
         throw new BrokerUnavailableError(
@@ -356,7 +365,9 @@ export class NatsBroker implements Broker {
           break;
         } catch (error) {
           this.#lastError = this.#describe(error);
-          await sleep(reconnectDelay(attempt++, this.#options.reconnectBaseMs, this.#options.reconnectCapMs));
+          await sleep(
+            reconnectDelay(attempt++, this.#options.reconnectBaseMs, this.#options.reconnectCapMs),
+          );
         }
       }
     })().finally(() => {
@@ -517,7 +528,10 @@ export class NatsBroker implements Broker {
     if (!info || !this.up || this.#closed) return;
     this.#presence.heard(info);
     try {
-      this.#nc?.publish(presenceSubject(this.#options.prefix), encoder.encode(JSON.stringify(info)));
+      this.#nc?.publish(
+        presenceSubject(this.#options.prefix),
+        encoder.encode(JSON.stringify(info)),
+      );
     } catch {
       // down: the next beat will tell
     }
@@ -534,7 +548,9 @@ export class NatsBroker implements Broker {
   /** The error itself unless it quotes a secret; then a copy without it. */
   #scrubbed(error: unknown): unknown {
     const message = error instanceof Error ? error.message : String(error);
-    return scrubSecrets(message, this.#target) === message ? error : new Error(this.#describe(error));
+    return scrubSecrets(message, this.#target) === message
+      ? error
+      : new Error(this.#describe(error));
   }
 }
 

@@ -35,7 +35,12 @@ export class PresenceTable {
 
   /** Records a heartbeat heard at `now`. */
   heard(info: InstanceInfo, now: number = Date.now()): void {
-    this.#seen.set(info.id, { id: info.id, clients: info.clients, started: info.started, seen: now });
+    this.#seen.set(info.id, {
+      id: info.id,
+      clients: info.clients,
+      started: info.started,
+      seen: now,
+    });
   }
 
   /** Forgets an instance (it said goodbye). */
@@ -68,7 +73,11 @@ export function parseHeartbeat(text: string): { info: InstanceInfo; bye: boolean
     const value = JSON.parse(text);
     if (typeof value?.id !== "string") return undefined;
     return {
-      info: { id: value.id, clients: Number(value.clients) || 0, started: Number(value.started) || 0 },
+      info: {
+        id: value.id,
+        clients: Number(value.clients) || 0,
+        started: Number(value.started) || 0,
+      },
       bye: value.bye === true,
     };
   } catch {

@@ -75,7 +75,9 @@ export class PublishGate {
       return Promise.reject(new BrokerUnavailableError(`broker ${where} is down: not published`));
     }
     const limits = this.#limits;
-    if (this.#inFlight >= limits.maxInFlight || this.#inFlightBytes + bytes > limits.maxInFlightBytes) {
+    if (
+      this.#inFlight >= limits.maxInFlight || this.#inFlightBytes + bytes > limits.maxInFlightBytes
+    ) {
       this.failed++;
       return Promise.reject(
         new BrokerOverloadedError(

@@ -19,6 +19,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
 import { createClient, RESP_TYPES } from "@redis/client";
 import type {
   Broker,
@@ -32,8 +33,8 @@ import { BrokerEvents } from "./broker_events.ts";
 import { BrokerUnavailableError } from "./broker_errors.ts";
 import {
   type BrokerOptions,
-  type ResolvedBrokerOptions,
   resolveBrokerOptions,
+  type ResolvedBrokerOptions,
 } from "./broker_options.ts";
 import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
@@ -63,8 +64,8 @@ const READ_BATCH = 512;
 const READ_BLOCK_MS = 2_000;
 
 /**
- * A `Broker` on Redis 6.2 or later (streams, `XREAD BLOCK`, exclusive ranges; `SET NX GET`
- * needs 7.0).
+ * A `Broker` on Redis 6.2 or later (streams, `XREAD BLOCK`, exclusive ranges; counting the
+ * messages an instance missed needs 7.0's `entries-added`).
  *
  * @example
  * ```ts
@@ -180,7 +181,12 @@ export class RedisBroker implements Broker {
         String(o.history),
         String(o.historyAgeMs * 1000),
         String(o.deliveryBuffer),
-      ]);
+      ]).catch((error) => {
+        throw new BrokerUnavailableError(
+          `publish to broker ${this.url} failed: ${this.#describe(error)}`,
+          { cause: this.#scrubbed(error) },
+        );
+      });
       return Number(text.decode(reply));
     });
   }
@@ -291,10 +297,21 @@ export class RedisBroker implements Broker {
         host: target.hostname,
         port: target.port,
         connectTimeout: this.#options.connectTimeoutMs,
-        ...(target.tls ? { tls: true as const, servername: target.hostname } : {}),
+        ...(target.tls
+          ? {
+            tls: true as const,
+            // SNI takes a name only; an IP address is still checked against the certificate.
+            ...(isIP(target.hostname) ? {} : { servername: target.hostname }),
+            ...(this.#options.tlsCa ? { ca: [this.#options.tlsCa] } : {}),
+          }
+          : {}),
         reconnectStrategy: (retries: number, cause: Error) => {
           if (!this.#started || this.#closed) return cause; // start() reports it
-          return reconnectDelay(retries, this.#options.reconnectBaseMs, this.#options.reconnectCapMs);
+          return reconnectDelay(
+            retries,
+            this.#options.reconnectBaseMs,
+            this.#options.reconnectCapMs,
+          );
         },
       },
       ...(target.username !== undefined ? { username: target.username } : {}),
@@ -413,14 +430,10 @@ export class RedisBroker implements Broker {
   /** The deployment's epoch id (set now if Redis has none: it is new or lost its data). */
   async #currentEpoch(): Promise<string> {
     const fresh = crypto.randomUUID();
-    const previous = await this.#reader!.sendCommand<Bulk | null>([
-      "SET",
-      this.#keys.epoch,
-      fresh,
-      "NX",
-      "GET",
-    ]);
-    return previous ? text.decode(previous) : fresh;
+    const reader = this.#reader!;
+    await reader.sendCommand(["SET", this.#keys.epoch, fresh, "NX"]);
+    const current = await reader.sendCommand<Bulk | null>(["GET", this.#keys.epoch]);
+    return current ? text.decode(current) : fresh;
   }
 
   /** Length, first and last ids and `entries-added` of the delivery stream; none if absent. */
@@ -504,7 +517,9 @@ export class RedisBroker implements Broker {
   /** The error itself unless it quotes a secret; then a copy without it. */
   #scrubbed(error: unknown): unknown {
     const message = error instanceof Error ? error.message : String(error);
-    return scrubSecrets(message, this.#target) === message ? error : new Error(this.#describe(error));
+    return scrubSecrets(message, this.#target) === message
+      ? error
+      : new Error(this.#describe(error));
   }
 }
 

@@ -32,7 +32,9 @@
 export function streamBase(created: string): number {
   const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(created);
   const seconds = match ? Date.parse(`${match[1]}${match[3]}`) : NaN;
-  if (!match || !Number.isFinite(seconds)) throw new RangeError(`stream creation time '${created}'`);
+  if (!match || !Number.isFinite(seconds)) {
+    throw new RangeError(`stream creation time '${created}'`);
+  }
   const micros = Number((match[2] ?? "").slice(0, 6).padEnd(6, "0"));
   return seconds * 1000 + micros;
 }

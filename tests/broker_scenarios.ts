@@ -96,51 +96,55 @@ function assertIncreasingPerChannel(messages: BrokerMessage[]): void {
 
 /** Registers every scenario for `kind`. */
 export function registerBrokerScenarios(kind: BrokerKind): void {
-  brokerTest(kind, "3 instances, concurrent publishers: every message once, one order", async () => {
-    await withServer(kind, async (_server, open) => {
-      const instances = [
-        await open({ instanceId: "a" }),
-        await open({ instanceId: "b" }),
-        await open({ instanceId: "c" }),
-      ];
-      const perInstance = 400;
-      const channels = ["broadcast", "metrics", "chat.room-1", "a/b:c"];
-      const published: Promise<{ seq: number; text: string; channel: string; origin: string }>[] =
-        [];
-      for (let i = 0; i < perInstance; i++) {
-        for (const [index, one] of instances.entries()) {
-          const channel = channels[(i + index) % channels.length];
-          const origin = "abc"[index];
-          const text = `${origin}-${i}`;
-          published.push(
-            one.broker.publish(channel, encoder.encode(text)).then((seq) => ({
-              seq,
-              text,
-              channel,
-              origin,
-            })),
-          );
+  brokerTest(
+    kind,
+    "3 instances, concurrent publishers: every message once, one order",
+    async () => {
+      await withServer(kind, async (_server, open) => {
+        const instances = [
+          await open({ instanceId: "a" }),
+          await open({ instanceId: "b" }),
+          await open({ instanceId: "c" }),
+        ];
+        const perInstance = 400;
+        const channels = ["broadcast", "metrics", "chat.room-1", "a/b:c"];
+        const published: Promise<{ seq: number; text: string; channel: string; origin: string }>[] =
+          [];
+        for (let i = 0; i < perInstance; i++) {
+          for (const [index, one] of instances.entries()) {
+            const channel = channels[(i + index) % channels.length];
+            const origin = "abc"[index];
+            const text = `${origin}-${i}`;
+            published.push(
+              one.broker.publish(channel, encoder.encode(text)).then((seq) => ({
+                seq,
+                text,
+                channel,
+                origin,
+              })),
+            );
+          }
         }
-      }
-      const results = await Promise.all(published);
-      const total = perInstance * instances.length;
-      for (const one of instances) {
-        await waitFor(() => one.received.length >= total, 20_000, `${total} messages`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200)); // anything extra would show now
-      const reference = instances[0].received.map(key);
-      assertEquals(reference.length, total, "no message twice, none missing");
-      assertEquals(new Set(reference).size, total, "no duplicates");
-      for (const one of instances.slice(1)) {
-        assertEquals(one.received.map(key), reference, "the same order on every instance");
-      }
-      assertIncreasingPerChannel(instances[0].received);
-      const expected = new Set(
-        results.map((r) => `${r.channel}|${r.seq}|${r.text}|${r.origin}`),
-      );
-      assertEquals(new Set(reference), expected, "publish() resolved with the seq delivered");
-    });
-  });
+        const results = await Promise.all(published);
+        const total = perInstance * instances.length;
+        for (const one of instances) {
+          await waitFor(() => one.received.length >= total, 20_000, `${total} messages`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200)); // anything extra would show now
+        const reference = instances[0].received.map(key);
+        assertEquals(reference.length, total, "no message twice, none missing");
+        assertEquals(new Set(reference).size, total, "no duplicates");
+        for (const one of instances.slice(1)) {
+          assertEquals(one.received.map(key), reference, "the same order on every instance");
+        }
+        assertIncreasingPerChannel(instances[0].received);
+        const expected = new Set(
+          results.map((r) => `${r.channel}|${r.seq}|${r.text}|${r.origin}`),
+        );
+        assertEquals(new Set(reference), expected, "publish() resolved with the seq delivered");
+      });
+    },
+  );
 
   brokerTest(kind, "history: replay from a seq, with and without a gap; paging; next", async () => {
     await withServer(kind, async (_server, open) => {
@@ -162,7 +166,9 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
       assertEquals(page.messages.map((m) => m.seq), seqs.slice(0, 2));
       assertEquals(page.more, true, "a third one follows");
 
-      for (let i = 3; i < 10; i++) seqs.push(await one.broker.publish("h", encoder.encode(`m${i}`)));
+      for (let i = 3; i < 10; i++) {
+        seqs.push(await one.broker.publish("h", encoder.encode(`m${i}`)));
+      }
       page = await one.broker.history("h", seqs[0], 10);
       assertEquals(page.messages.map((m) => m.seq), seqs.slice(5), "the last 5 are retained");
       assertEquals(page.gap, { from: seqs[0], to: seqs[5] }, "m0..m4 are gone");
@@ -197,53 +203,61 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
     });
   });
 
-  brokerTest(kind, "broker killed and restarted without its data: refuse, report once, resume", async () => {
-    await withServer(kind, async (server, open) => {
-      const a = await open({ instanceId: "a" });
-      const b = await open({ instanceId: "b" });
-      const before: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        before.push(await (i % 2 ? a : b).broker.publish("k", encoder.encode(`before-${i}`)));
-      }
-      await waitFor(() => a.received.length === 20 && b.received.length === 20, 10_000, "20");
+  brokerTest(
+    kind,
+    "broker killed and restarted without its data: refuse, report once, resume",
+    async () => {
+      await withServer(kind, async (server, open) => {
+        const a = await open({ instanceId: "a" });
+        const b = await open({ instanceId: "b" });
+        const before: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          before.push(await (i % 2 ? a : b).broker.publish("k", encoder.encode(`before-${i}`)));
+        }
+        await waitFor(() => a.received.length === 20 && b.received.length === 20, 10_000, "20");
 
-      await server.kill("SIGKILL");
-      await waitFor(() => !a.broker.up && !b.broker.up, 10_000, "both to see the broker down");
-      const started = performance.now();
-      await assertRejects(a.broker.publish("k", encoder.encode("lost")), BrokerUnavailableError);
-      assert(performance.now() - started < 100, "refused at once, not queued");
-      await assertRejects(a.broker.history("k", 0, 10), BrokerUnavailableError);
-      await new Promise((resolve) => setTimeout(resolve, 700)); // a few failed reconnects
+        await server.kill("SIGKILL");
+        await waitFor(() => !a.broker.up && !b.broker.up, 10_000, "both to see the broker down");
+        const started = performance.now();
+        await assertRejects(a.broker.publish("k", encoder.encode("lost")), BrokerUnavailableError);
+        assert(performance.now() - started < 100, "refused at once, not queued");
+        await assertRejects(a.broker.history("k", 0, 10), BrokerUnavailableError);
+        await new Promise((resolve) => setTimeout(resolve, 700)); // a few failed reconnects
 
-      await server.restart(false); // without its data
-      await waitFor(() => b.broker.up, 15_000, "b to reconnect");
-      // Published while a may still be away: a must get it when it is back.
-      const during = await b.broker.publish("k", encoder.encode("after-restart"));
-      await waitFor(() => a.broker.up, 15_000, "a to reconnect");
-      const after = await a.broker.publish("k", encoder.encode("after-a"));
-      await waitFor(() => a.received.length === 22 && b.received.length === 22, 10_000, "22");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+        await server.restart(false); // without its data
+        await waitFor(() => b.broker.up, 15_000, "b to reconnect");
+        // Published while a may still be away: a must get it when it is back.
+        const during = await b.broker.publish("k", encoder.encode("after-restart"));
+        await waitFor(() => a.broker.up, 15_000, "a to reconnect");
+        const after = await a.broker.publish("k", encoder.encode("after-a"));
+        await waitFor(() => a.received.length === 22 && b.received.length === 22, 10_000, "22");
+        await new Promise((resolve) => setTimeout(resolve, 200));
 
-      const highest = Math.max(...before);
-      assert(during > highest, `seq after a data-less restart ${during} > ${highest}`);
-      assert(after > during, `${after} > ${during}`);
-      for (const one of [a, b]) {
-        assertEquals(one.received.length, 22, "nothing twice, nothing lost");
-        assertEquals(one.received.slice(20).map((m) => decoder.decode(m.payload)), [
-          "after-restart",
-          "after-a",
-        ]);
-        assertIncreasingPerChannel(one.received);
-        assertEquals(one.states.map(([up]) => up), [true, false, true], JSON.stringify(one.states));
-        assert(!one.states[1][1].includes("undefined"), one.states[1][1]);
-      }
-      assertEquals(a.received.map(key), b.received.map(key));
-      const page = await a.broker.history("k", 0, 10);
-      assertEquals(page.messages.map((m) => m.seq), [during, after], "history after the restart");
-      assert(page.since > highest, `since ${page.since} says the older history is unknown`);
-      assertEquals(a.broker.stats().reconnects, 1);
-    });
-  });
+        const highest = Math.max(...before);
+        assert(during > highest, `seq after a data-less restart ${during} > ${highest}`);
+        assert(after > during, `${after} > ${during}`);
+        for (const one of [a, b]) {
+          assertEquals(one.received.length, 22, "nothing twice, nothing lost");
+          assertEquals(one.received.slice(20).map((m) => decoder.decode(m.payload)), [
+            "after-restart",
+            "after-a",
+          ]);
+          assertIncreasingPerChannel(one.received);
+          assertEquals(
+            one.states.map(([up]) => up),
+            [true, false, true],
+            JSON.stringify(one.states),
+          );
+          assert(!one.states[1][1].includes("undefined"), one.states[1][1]);
+        }
+        assertEquals(a.received.map(key), b.received.map(key));
+        const page = await a.broker.history("k", 0, 10);
+        assertEquals(page.messages.map((m) => m.seq), [during, after], "history after the restart");
+        assert(page.since > highest, `since ${page.since} says the older history is unknown`);
+        assertEquals(a.broker.stats().reconnects, 1);
+      });
+    },
+  );
 
   brokerTest(kind, "one instance cut off while the others go on: it catches up, once", async () => {
     await withServer(kind, async (server, open) => {
@@ -255,7 +269,10 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
         await waitFor(() => a.received.length === 10 && b.received.length === 10, 10_000, "10");
         proxy.cut();
         await waitFor(() => !a.broker.up, 10_000, "a to see its connection lost");
-        await assertRejects(a.broker.publish("c0", encoder.encode("refused")), BrokerUnavailableError);
+        await assertRejects(
+          a.broker.publish("c0", encoder.encode("refused")),
+          BrokerUnavailableError,
+        );
         for (let i = 0; i < 30; i++) await b.broker.publish(`c${i % 3}`, encoder.encode(`y${i}`));
         assertEquals(a.broker.up, false, "a was away while b published");
         proxy.restore();
@@ -272,57 +289,67 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
     });
   });
 
-  brokerTest(kind, "away longer than the broker keeps messages: it counts what it missed", async () => {
-    await withServer(kind, async (server, open) => {
-      const proxy = await TcpProxy.start(server.port);
-      try {
-        // Redis keeps ~deliveryBuffer messages for absent instances, NATS history +
-        // channelBacklog per channel: 600 on one channel while away is more than either.
-        const options = { history: 5, deliveryBuffer: 100, channelBacklog: 50 };
-        const a = await open({ ...options, instanceId: "a" }, proxy.via(server.url));
-        const b = await open({ ...options, instanceId: "b" });
-        proxy.cut();
-        await waitFor(() => !a.broker.up, 10_000, "a down");
-        for (let i = 0; i < 600; i++) await b.broker.publish("flood", encoder.encode(`f${i}`));
-        proxy.restore();
-        await waitFor(() => a.broker.up, 15_000, "a up");
-        await b.broker.publish("flood", encoder.encode("last"));
-        await waitFor(() => b.received.length === 601, 10_000, "b has all");
-        await waitFor(
-          () => a.received.at(-1) !== undefined && decoder.decode(a.received.at(-1)!.payload) === "last",
-          10_000,
-          "a to get the last one",
-        );
-        const missed = a.broker.stats().missed;
-        assert(missed > 0, "it knows it missed some");
-        assertEquals(a.received.length + missed, 601, "received + missed = published");
-        const bKeys = b.received.map(key);
-        assertEquals(a.received.map(key), bKeys.slice(bKeys.length - a.received.length));
-      } finally {
-        proxy.stop();
-      }
-    });
-  });
+  brokerTest(
+    kind,
+    "away longer than the broker keeps messages: it counts what it missed",
+    async () => {
+      await withServer(kind, async (server, open) => {
+        const proxy = await TcpProxy.start(server.port);
+        try {
+          // Redis keeps ~deliveryBuffer messages for absent instances, NATS history +
+          // channelBacklog per channel: 600 on one channel while away is more than either.
+          const options = { history: 5, deliveryBuffer: 100, channelBacklog: 50 };
+          const a = await open({ ...options, instanceId: "a" }, proxy.via(server.url));
+          const b = await open({ ...options, instanceId: "b" });
+          proxy.cut();
+          await waitFor(() => !a.broker.up, 10_000, "a down");
+          for (let i = 0; i < 600; i++) await b.broker.publish("flood", encoder.encode(`f${i}`));
+          proxy.restore();
+          await waitFor(() => a.broker.up, 15_000, "a up");
+          await b.broker.publish("flood", encoder.encode("last"));
+          await waitFor(() => b.received.length === 601, 10_000, "b has all");
+          await waitFor(
+            () =>
+              a.received.at(-1) !== undefined &&
+              decoder.decode(a.received.at(-1)!.payload) === "last",
+            10_000,
+            "a to get the last one",
+          );
+          const missed = a.broker.stats().missed;
+          assert(missed > 0, "it knows it missed some");
+          assertEquals(a.received.length + missed, 601, "received + missed = published");
+          const bKeys = b.received.map(key);
+          assertEquals(a.received.map(key), bKeys.slice(bKeys.length - a.received.length));
+        } finally {
+          proxy.stop();
+        }
+      });
+    },
+  );
 
-  brokerTest(kind, "broker restarted with its data: delivery resumes where it stopped", async () => {
-    await withServer(kind, async (server, open) => {
-      const a = await open({ instanceId: "a" });
-      await a.broker.publish("r", encoder.encode("one"));
-      await waitFor(() => a.received.length === 1, 10_000, "one");
-      await server.kill("SIGKILL");
-      await waitFor(() => !a.broker.up, 10_000, "down");
-      await server.restart(true);
-      await waitFor(() => a.broker.up, 15_000, "up again");
-      await a.broker.publish("r", encoder.encode("two"));
-      await waitFor(() => a.received.length === 2, 10_000, "two");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      assertEquals(a.received.map((m) => decoder.decode(m.payload)), ["one", "two"]);
-      assertIncreasingPerChannel(a.received);
-      const page = await a.broker.history("r", 0, 10);
-      assertEquals(page.messages.map((m) => decoder.decode(m.payload)), ["one", "two"]);
-      assertEquals(page.gap, null);
-    }, { persistent: true });
-  });
+  brokerTest(
+    kind,
+    "broker restarted with its data: delivery resumes where it stopped",
+    async () => {
+      await withServer(kind, async (server, open) => {
+        const a = await open({ instanceId: "a" });
+        await a.broker.publish("r", encoder.encode("one"));
+        await waitFor(() => a.received.length === 1, 10_000, "one");
+        await server.kill("SIGKILL");
+        await waitFor(() => !a.broker.up, 10_000, "down");
+        await server.restart(true);
+        await waitFor(() => a.broker.up, 15_000, "up again");
+        await a.broker.publish("r", encoder.encode("two"));
+        await waitFor(() => a.received.length === 2, 10_000, "two");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assertEquals(a.received.map((m) => decoder.decode(m.payload)), ["one", "two"]);
+        assertIncreasingPerChannel(a.received);
+        const page = await a.broker.history("r", 0, 10);
+        assertEquals(page.messages.map((m) => decoder.decode(m.payload)), ["one", "two"]);
+        assertEquals(page.gap, null);
+      }, { persistent: true });
+    },
+  );
 
   brokerTest(kind, "unreachable at start: a clear BrokerUnavailableError", async () => {
     const port = await freePort();
@@ -401,11 +428,17 @@ export function registerBrokerScenarios(kind: BrokerKind): void {
   brokerTest(kind, "presence: every instance sees the others' heartbeats", async () => {
     await withServer(kind, async (_server, open) => {
       const all = [await open({}), await open({}), await open({})];
-      all.forEach((one, i) => one.broker.announce({ id: `i${i}`, clients: i * 10, started: 1000 + i }));
+      all.forEach((one, i) =>
+        one.broker.announce({ id: `i${i}`, clients: i * 10, started: 1000 + i })
+      );
       for (const one of all) {
         await waitFor(() => one.broker.instances().length === 3, 5_000, "3 instances");
       }
-      const seen = all[0].broker.instances().map(({ id, clients, started }) => ({ id, clients, started }));
+      const seen = all[0].broker.instances().map(({ id, clients, started }) => ({
+        id,
+        clients,
+        started,
+      }));
       assertEquals(seen.sort((x, y) => x.id.localeCompare(y.id)), [
         { id: "i0", clients: 0, started: 1000 },
         { id: "i1", clients: 10, started: 1001 },

@@ -63,6 +63,8 @@ export interface BrokerServerOptions {
   password?: string;
   /** Redis: keep data across `restart(true)` (append-only file). NATS always keeps it there. */
   persistent?: boolean;
+  /** Redis: serve TLS only (`rediss://`), with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** A broker server process owned by a test. */
@@ -85,9 +87,14 @@ export class BrokerServer {
   get url(): string {
     const password = this.#options.password;
     if (this.kind === "redis") {
-      return `redis://${password ? `:${encodeURIComponent(password)}@` : ""}127.0.0.1:${this.port}`;
+      const scheme = this.#options.tls ? "rediss" : "redis";
+      return `${scheme}://${
+        password ? `:${encodeURIComponent(password)}@` : ""
+      }127.0.0.1:${this.port}`;
     }
-    return `nats://${password ? `tlspush:${encodeURIComponent(password)}@` : ""}127.0.0.1:${this.port}`;
+    return `nats://${
+      password ? `tlspush:${encodeURIComponent(password)}@` : ""
+    }127.0.0.1:${this.port}`;
   }
 
   /** Starts a server of `kind` on a free port with a fresh directory; waits until it listens. */
@@ -174,10 +181,23 @@ export class BrokerServer {
     if (!binary) throw new Error(`${this.kind} server binary not found`);
     const password = this.#options.password;
     const logStart = (await this.log()).length;
+    const tls = this.#options.tls;
     const args = this.kind === "redis"
       ? [
-        "--port",
-        String(this.port),
+        ...(tls
+          ? [
+            "--port",
+            "0",
+            "--tls-port",
+            String(this.port),
+            "--tls-cert-file",
+            tls.certFile,
+            "--tls-key-file",
+            tls.keyFile,
+            "--tls-auth-clients",
+            "no",
+          ]
+          : ["--port", String(this.port)]),
         "--bind",
         "127.0.0.1",
         "--save",
@@ -220,7 +240,9 @@ export class BrokerServer {
         return;
       } catch (error) {
         if (Date.now() > deadline) {
-          throw new Error(`${this.kind} did not start on ${this.port}: ${error}\n${await this.log()}`);
+          throw new Error(
+            `${this.kind} did not start on ${this.port}: ${error}\n${await this.log()}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
