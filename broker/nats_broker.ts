@@ -190,10 +190,11 @@ export class NatsBroker implements Broker {
     } catch (error) {
       this.#closed = true;
       await this.#nc?.close().catch(() => {});
-      throw new BrokerUnavailableError(
-        `cannot reach broker ${this.url}: ${this.#describe(error)}`,
-        { cause: this.#scrubbed(error) },
-      );
+      const why = this.#describe(error);
+      const hint = /jetstream is not enabled/i.test(why) ? " (start nats-server with -js)" : "";
+      throw new BrokerUnavailableError(`cannot reach broker ${this.url}: ${why}${hint}`, {
+        cause: this.#scrubbed(error),
+      });
     }
     this.#started = true;
     this.#events.setUp(true, `connected to ${this.url}`);

@@ -90,6 +90,8 @@ export class RedisBroker implements Broker {
   #closed = false;
   /** The reader reconnected and must check the epoch before reading on. */
   #needsResync = false;
+  /** The blocking read has not come back long after it should have: Redis is frozen. */
+  #stalled = false;
   #epoch = "";
   #cursor = "0-0";
   /** `entries-added` of the delivery stream up to and including `#cursor`. */
@@ -340,7 +342,8 @@ export class RedisBroker implements Broker {
   /** Recomputes `up` from both connections and reports a transition. */
   #evaluate(): void {
     if (!this.#started || this.#closed) return;
-    const up = Boolean(this.#command?.isReady && this.#reader?.isReady && !this.#needsResync);
+    const connected = Boolean(this.#command?.isReady && this.#reader?.isReady);
+    const up = connected && !this.#needsResync && !this.#stalled;
     if (up === this.up) return;
     if (up) {
       const away = ((Date.now() - this.#downSince) / 1000).toFixed(1);
@@ -350,7 +353,10 @@ export class RedisBroker implements Broker {
       this.#beat();
     } else {
       this.#downSince = Date.now();
-      this.#events.setUp(false, `lost ${this.url}: ${this.#lastError || "connection closed"}`);
+      const why = connected && this.#stalled
+        ? `no answer for ${((READ_BLOCK_MS + this.#stallMs()) / 1000).toFixed(1)} s`
+        : this.#lastError || "connection closed";
+      this.#events.setUp(false, `lost ${this.url}: ${why}`);
     }
   }
 
@@ -368,7 +374,7 @@ export class RedisBroker implements Broker {
           this.#needsResync = false;
           this.#evaluate();
         }
-        const reply = await reader.sendCommand<[Bulk, StreamEntry[]][] | null>([
+        const reading = reader.sendCommand<[Bulk, StreamEntry[]][] | null>([
           "XREAD",
           "COUNT",
           String(READ_BATCH),
@@ -378,6 +384,17 @@ export class RedisBroker implements Broker {
           this.#keys.all,
           this.#cursor,
         ]);
+        const watchdog = setTimeout(() => {
+          this.#stalled = true;
+          this.#evaluate();
+        }, READ_BLOCK_MS + this.#stallMs());
+        const reply = await reading.finally(() => {
+          clearTimeout(watchdog);
+          if (this.#stalled) {
+            this.#stalled = false;
+            this.#evaluate();
+          }
+        });
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) this.#handle(text.decode(id), fields);
         }
@@ -387,6 +404,11 @@ export class RedisBroker implements Broker {
         await sleep(50); // the connection is down or coming back: the events say which
       }
     }
+  }
+
+  /** How long past its block time a read may take before Redis counts as frozen. */
+  #stallMs(): number {
+    return this.#options.publishTimeoutMs;
   }
 
   /** After the reader reconnected: did Redis lose its data, or trim what we had not read? */

@@ -2,7 +2,7 @@
  * The broker contract against a real `redis-server` (see `broker_scenarios.ts`), and what is
  * Redis' own: `rediss://` with a private CA.
  */
-import { assert, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { registerBrokerScenarios } from "./broker_scenarios.ts";
 import { brokerTest, startBrokerServer } from "./brokers.ts";
 import { testCertsDir, waitFor } from "./helpers.ts";
@@ -41,3 +41,26 @@ brokerTest(
     }
   },
 );
+
+brokerTest("redis", "a frozen Redis is reported down, and up when it answers again", async () => {
+  const server = await startBrokerServer("redis");
+  const states: [boolean, string][] = [];
+  const broker = openBroker(server.url, { publishTimeoutMs: 500 });
+  broker.onStateChange((up, reason) => states.push([up, reason]));
+  try {
+    await broker.start();
+    await server.pause();
+    try {
+      await waitFor(() => !broker.up, 10_000, "the stall to be noticed");
+      assert(/no answer for 2\.5 s/.test(states[1][1]), states[1][1]);
+    } finally {
+      await server.resume();
+    }
+    await waitFor(() => broker.up, 10_000, "up again");
+    assertEquals(states.map(([up]) => up), [true, false, true]);
+    await broker.publish("thawed", new TextEncoder().encode("x"));
+  } finally {
+    await broker.close();
+    await server.stop();
+  }
+});
