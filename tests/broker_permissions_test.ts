@@ -23,7 +23,6 @@ async function probe(url: string, permissions: string[], caFile?: string): Promi
     ],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
-    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
