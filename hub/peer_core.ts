@@ -245,11 +245,11 @@ export abstract class PeerCore implements Peer {
         if (hub.channelCount(this) >= maxChannels && !hub.isSubscribed(this, channel)) {
           return this.#refuse("forbidden", `at most ${maxChannels} channels per connection`);
         }
-        const { next, gap, replay } = hub.subscribe(this, channel, from);
+        const { next, gap, replay, live } = await hub.subscribe(this, channel, from);
         this.#reply({ kind: "ok-sub", channel, next });
         if (gap) this.#reply({ kind: "gap", channel, from: gap.from, to: gap.to });
         for (const message of replay) this.#replay(message);
-        return;
+        return live();
       }
       case "pub": {
         const { channel, data } = command;
