@@ -11,7 +11,9 @@
  */
 import { UsageError } from "./errors.ts";
 import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from "./flags.ts";
+import { parseBrokerUrl } from "../broker/broker_url.ts";
 import { SERVER_DEFAULTS, type ServerOptions } from "../server/config.ts";
+import { describeError } from "../util/errors.ts";
 import { parseInteger } from "./flags.ts";
 
 /**
@@ -48,6 +50,10 @@ Options:
   --history N            messages each channel keeps for replay to v2 clients (default 100)
   --history-age S        ...and for at most S seconds (default 3600; 0: no age limit)
   --max-channels N       channels one v2 connection may subscribe to (default 1000)
+  --broker URL           serve one audience from many instances through a broker:
+                         redis://[user:pass@]host:port[/db], rediss://..., nats://host:port
+                         (NATS with JetStream: nats-server -js)
+  --broker-prefix P      separates deployments on one broker (default tlspush)
   --verbose              log a line per received message
   --ws-port N            HTTPS + WebSocket port: browser client at /, dashboard at /admin,
                          WebSocket clients at /ws (default 9003; 0 picks a free port)
@@ -92,6 +98,8 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     history: { type: "string" },
     "history-age": { type: "string" },
     "max-channels": { type: "string" },
+    broker: { type: "string" },
+    "broker-prefix": { type: "string" },
     "ws-port": { type: "string" },
     "no-ws": { type: "boolean" },
     "admin-token": { type: "string" },
@@ -151,6 +159,10 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     historyAgeMs: values["history-age"] === undefined
       ? d.historyAgeMs
       : parseSeconds(values["history-age"], "--history-age"),
+    broker: values.broker === undefined ? undefined : parseBroker(values.broker),
+    brokerPrefix: values["broker-prefix"] === undefined
+      ? d.brokerPrefix
+      : parseBrokerPrefix(values["broker-prefix"]),
     maxChannels: values["max-channels"] === undefined
       ? d.maxChannels
       : parseInteger(values["max-channels"], "--max-channels", 1, 1_000_000),
@@ -192,6 +204,23 @@ function readEnv(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A broker URL: checked here so that a typo is a usage error (exit 2), not a runtime one. */
+function parseBroker(url: string): string {
+  try {
+    parseBrokerUrl(url);
+  } catch (error) {
+    throw new UsageError(`--broker: ${describeError(error)}`);
+  }
+  return url;
+}
+
+function parseBrokerPrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+    throw new UsageError(`--broker-prefix must be 1 to 64 of A-Z a-z 0-9 _ -, got '${prefix}'`);
+  }
+  return prefix;
 }
 
 /** Seconds that must be more than zero (a zero handshake timeout would drop everyone). */

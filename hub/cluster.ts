@@ -52,6 +52,37 @@ export interface Cluster {
   history(channel: string, fromSeq: number, limit: number): Promise<ClusterHistoryPage>;
 }
 
+/** What `/metrics` and the dashboard show of the cluster. */
+export interface ClusterStatus {
+  /** The broker's URL, password redacted. */
+  readonly url: string;
+  /** Whether it can publish cluster-wide now. */
+  readonly up: boolean;
+  /** This instance's id. */
+  readonly instanceId: string;
+  /** The instances whose heartbeat was seen recently, this one included. */
+  readonly instances: readonly {
+    readonly id: string;
+    readonly clients: number;
+    readonly started: number;
+    readonly seen: number;
+  }[];
+  /** Messages this instance published that the broker accepted. */
+  readonly published: number;
+  /** Publishes refused or failed. */
+  readonly publishFailed: number;
+  /** Messages received from the broker. */
+  readonly received: number;
+  /** Times the connection came back after being lost. */
+  readonly reconnects: number;
+  /** Messages this instance could not receive (it was away too long). */
+  readonly missed: number;
+  /** Publishes sent and not yet answered. */
+  readonly inFlight: number;
+  /** Time spent publishing through the broker: seconds in all, and how many publishes. */
+  readonly publishSeconds: { readonly sum: number; readonly count: number };
+}
+
 /**
  * The broker would not take a message: it is unavailable (down, overloaded, too slow), the
  * message is too large for it, or it refuses the channel name.

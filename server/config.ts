@@ -60,6 +60,10 @@ export interface ServerOptions {
   historyAgeMs: number;
   /** Most channels one v2 connection may subscribe to (`--max-channels`). */
   maxChannels: number;
+  /** The broker every instance of a cluster shares (`--broker redis://...` or `nats://...`). */
+  broker?: string;
+  /** Separates deployments on one broker (`--broker-prefix`). */
+  brokerPrefix: string;
   /** Token of the publish API (`--publish-token` or `TLSPUSH_PUBLISH_TOKEN`); none: API off. */
   publishToken?: string;
 }
@@ -95,4 +99,5 @@ export const SERVER_DEFAULTS: ServerOptions = {
   history: 100,
   historyAgeMs: 3600_000,
   maxChannels: 1000,
+  brokerPrefix: "tlspush",
 };

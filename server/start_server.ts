@@ -21,11 +21,12 @@ import type { PeerSettings } from "../hub/peer_core.ts";
 import { startTrafficReport } from "../hub/traffic_report.ts";
 import { openListener } from "../stream/listener.ts";
 import { StreamServer } from "../stream/stream_server.ts";
-import { loadServerCertificate } from "../tls/server_certificate.ts";
+import { type LoadedCertificate, loadServerCertificate } from "../tls/server_certificate.ts";
 import { Logger, plural } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
+import { connectCluster, type ConnectedCluster } from "./broker_cluster.ts";
 import type { ServerOptions } from "./config.ts";
 
 /** How often retained messages are checked against the age limit. */
@@ -67,11 +68,33 @@ export async function startServer(
   logger: Logger = new Logger({ verbose: options.verbose }),
 ): Promise<RunningServer> {
   const certificate = options.plain ? undefined : await loadServerCertificate(options);
+  const cluster = options.broker === undefined ? undefined : await connectCluster(options.broker, {
+    prefix: options.brokerPrefix,
+    history: options.history,
+    historyAgeMs: options.historyAgeMs,
+  }, logger);
+  try {
+    return await serve(options, logger, certificate, cluster);
+  } catch (error) {
+    await cluster?.close();
+    throw error;
+  }
+}
+
+/** Everything after the certificate and the broker: the hub, the listeners, shutdown. */
+async function serve(
+  options: ServerOptions,
+  logger: Logger,
+  certificate: LoadedCertificate | undefined,
+  cluster: ConnectedCluster | undefined,
+): Promise<RunningServer> {
   const hub = new Hub({
     logger,
     maxFrame: options.maxFrame,
     history: { maxMessages: options.history, maxAgeMs: options.historyAgeMs },
+    cluster: cluster?.forHub,
   });
+  cluster?.attach(hub);
   const budget = new ConnectionBudget(options.maxConnections, logger);
   const settings: PeerSettings = {
     hub,
@@ -99,6 +122,7 @@ export async function startServer(
         budget,
         adminToken: options.adminToken,
         publishToken: options.publishToken,
+        cluster: cluster?.status,
         server: `${transport} ${formatAddress(address)}`,
       })
       : undefined;
@@ -151,6 +175,7 @@ export async function startServer(
         stopReport();
         clearInterval(expiry);
         await Promise.all([stream.shutdown(options.drainMs), web?.shutdown(options.drainMs)]);
+        await cluster?.close();
         // A restarted server must not give out a sequence number again (a burst runs ahead).
         await new Promise((resolve) => setTimeout(resolve, hub.msUntilRestartSafe()));
         logger.info("stopped");

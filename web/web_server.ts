@@ -30,6 +30,7 @@
  * ```
  * @module
  */
+import type { ClusterStatus } from "../hub/cluster.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
@@ -40,6 +41,7 @@ import { withinDeadline } from "../util/deadline.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
+import { renderClusterMetrics } from "./cluster_metrics.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
@@ -63,6 +65,8 @@ export interface WebServerConfig {
   adminToken: string | undefined;
   /** The publish API's token; undefined turns `/api/publish` off. */
   publishToken?: string;
+  /** The cluster's state, with `--broker`. */
+  cluster?: () => ClusterStatus;
   /** One line naming the server, for the dashboard header. */
   server: string;
 }
@@ -156,7 +160,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        return respond(200, renderMetrics(takeStats(hub, startedAt)), {
+        const text = renderMetrics(takeStats(hub, startedAt)) +
+          renderClusterMetrics(config.cluster?.());
+        return respond(200, text, {
           "content-type": METRICS_CONTENT_TYPE,
         });
       }
