@@ -3,11 +3,9 @@
  * stdin/stdout behaviour as over TLS, operator broadcasts, a clean exit when the server stops,
  * one clear line for every failure, and the `--url` forms.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, runProgram, ServerProcess } from "./processes.ts";
 import { assertOneCleanLine, tempCertsDir, waitFor } from "./helpers.ts";
-import { parseClientArgs } from "../client/options.ts";
-import { UsageError } from "../cli/errors.ts";
 
 /** Starts a server process and returns it with its `wss://` URL. */
 async function startServer(args: string[]): Promise<{ server: ServerProcess; url: string }> {
@@ -126,34 +124,4 @@ Deno.test("over wss, failures print one clear line and exit 1", async () => {
   assertOneCleanLine(refused.stderr, /cannot connect to localhost:\d+: connection refused/);
   await Deno.remove(certsDir, { recursive: true });
   await Deno.remove(otherCa, { recursive: true });
-});
-
-Deno.test("--url takes tls://, tcp://, wss:// and ws:// targets and excludes --hostname/--port", () => {
-  const parse = (...args: string[]) => parseClientArgs(args)!;
-  assertEquals(
-    [parse("--url", "tls://example.net:1234").hostname, parse("--url", "tls://example.net").port],
-    ["example.net", 9002],
-  );
-  const tcp = parse("--url", "tcp://127.0.0.1:7");
-  assertEquals([tcp.plain, tcp.port, tcp.webSocketUrl], [true, 7, undefined]);
-  const wss = parse("--url", "wss://localhost:9003/ws");
-  assertEquals([wss.hostname, wss.port, wss.plain], ["localhost", 9003, false]);
-  assertEquals(wss.webSocketUrl, "wss://localhost:9003/ws");
-  assertEquals(parse("--url", "wss://example.net/ws").port, 443);
-  const ws = parse("--url", "ws://[::1]:9003/ws");
-  assertEquals([ws.hostname, ws.plain, ws.webSocketUrl], ["::1", true, "ws://[::1]:9003/ws"]);
-  assertEquals(parse("--port", "5").webSocketUrl, undefined);
-  for (
-    const args of [
-      ["--url", "https://localhost/"],
-      ["--url", "not a url"],
-      ["--url", "tls://localhost:9002/path"],
-      ["--url", "wss://localhost:9003/ws", "--port", "1"],
-      ["--url", "wss://localhost:9003/ws", "--hostname", "x"],
-      ["--url", "wss://localhost:9003/ws", "--plain"],
-      ["--url", "wss://localhost:9003/ws", "--framing", "be32"],
-    ]
-  ) {
-    assertThrows(() => parseClientArgs(args), UsageError, undefined, args.join(" "));
-  }
 });
