@@ -5,7 +5,7 @@
  * Exit status: 0 when the input ended and every message sent came back before the server
  * closed (with `--listen`: when the server closed; or after Ctrl-C); 1 when the server closed
  * first, the connection failed or could not be made (one line on stderr says why); 2 for a
- * bad flag or value. A second Ctrl-C exits at once (130).
+ * bad flag or value.
  *
  * @example
  * ```sh
@@ -27,11 +27,10 @@ if (import.meta.main) {
     // Typed lines and received ones share the screen only when both ends are a terminal.
     const markReceived = config.mode === "interactive" && Deno.stdin.isTerminal() &&
       Deno.stdout.isTerminal();
+    // Ctrl-C closes cleanly, even while connecting. Under `deno task` one Ctrl-C arrives twice
+    // (the terminal's and the one the task runner forwards): a second abort changes nothing.
     const interrupt = new AbortController();
-    const onInterrupt = () => {
-      if (interrupt.signal.aborted) Deno.exit(130); // a second Ctrl-C: do not wait
-      interrupt.abort();
-    };
+    const onInterrupt = () => interrupt.abort();
     Deno.addSignalListener("SIGINT", onInterrupt);
     try {
       await runClient({ ...config, markReceived }, { interrupt: interrupt.signal });

@@ -69,7 +69,12 @@ export async function runClient(config: ClientConfig, io: ClientIo = {}): Promis
       let why: string;
       try {
         const session = openSession(config, caFile);
-        output.status(await session.connect());
+        const connected = await untilAborted(session.connect(), interrupted);
+        if (connected === undefined) {
+          session.close(); // Ctrl-C while connecting: do not wait for the time limit
+          return;
+        }
+        output.status(connected);
         if (config.markReceived && !hinted) {
           output.status('type a line to send it; received messages are shown after "< "');
           hinted = true;
@@ -103,6 +108,23 @@ function openSession(config: ClientConfig, caFile: string | undefined): Session 
   return config.webSocketUrl === undefined
     ? new StreamSession(config, caFile)
     : new WebSocketSession(config, caFile);
+}
+
+/**
+ * `promise`'s value, or undefined as soon as `signal` aborts; a later outcome of `promise` is
+ * then dropped (its connection closed by the caller).
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, (error) => signal.aborted ? resolve(undefined) : reject(error))
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Waits `ms`; false when `signal` aborted first. */

@@ -99,4 +99,6 @@ export interface Session {
   connect(): Promise<string>;
   /** Serves the open connection to its end; throws a `ClientError` when it ended badly. */
   serve(io: SessionIo): Promise<Ending>;
+  /** Closes the connection at once, if it is open (a connect that was given up on). */
+  close(): void;
 }

@@ -58,6 +58,7 @@ export class StreamSession implements Session {
   readonly #caFile: string | undefined;
   readonly #where: string;
   #conn: Deno.Conn | undefined;
+  #closed = false;
 
   /** A session with the server of `config`, trusting `caFile` (undefined: system roots). */
   constructor(config: ClientConfig, caFile?: string) {
@@ -79,6 +80,12 @@ export class StreamSession implements Session {
     });
     return `connected to ${this.#where}` +
       (plain ? " (plain TCP, not encrypted)" : ` (TLS, trusting ${caFile ?? "system roots"})`);
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.#closed = true;
+    if (this.#conn) closeQuietly(this.#conn);
   }
 
   /** Sends and receives until the connection ends. */

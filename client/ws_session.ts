@@ -57,6 +57,7 @@ export class WebSocketSession implements Session {
   readonly #url: string;
   readonly #caFile: string | undefined;
   #socket: WebSocket | undefined;
+  #closed = false;
 
   /** A session with `config.webSocketUrl`, trusting `caFile` (undefined: system roots). */
   constructor(config: ClientConfig, caFile?: string) {
@@ -73,10 +74,17 @@ export class WebSocketSession implements Session {
       caFile,
       timeoutMs: this.#config.connectTimeoutMs,
     });
+    if (this.#closed) this.close(); // given up on while connecting
     return `connected to ${this.#url}` +
       (this.#config.plain
         ? " (WebSocket, not encrypted)"
         : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`);
+  }
+
+  /** Starts closing the socket at once. */
+  close(): void {
+    this.#closed = true;
+    if (this.#socket) closeWebSocketQuietly(this.#socket, 1000, "closing");
   }
 
   /** Sends and receives until the socket closes. */

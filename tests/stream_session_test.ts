@@ -72,6 +72,12 @@ Deno.test("the TLS client at the HTTPS/WebSocket port is told it is an HTTP(S) p
     ),
   );
   assert(!result.stderr.includes("1347703880"), "no length read out of 'HTTP'");
+  const retried = await runProgram("client.ts", [
+    ...["--port", String(webPort), "--ca", `${certsDir}/ca.pem`, "--send", "x", "--reconnect"],
+  ]);
+  assertEquals(retried.code, 1, "a wrong port is not retried");
+  assertOneCleanLine(retried.stderr, /answered in HTTP/);
+  assert(!retried.stderr.includes("reconnecting"), retried.stderr);
   assertEquals((await server.stop()).code, 0);
   await Deno.remove(certsDir, { recursive: true });
 });
