@@ -21,7 +21,16 @@ import { closeQuietly } from "../util/net.ts";
 import { ConnectError, UntrustedServerError } from "./errors.ts";
 import { handshakeFailure } from "./handshake_failure.ts";
 
-/** Where and how to connect. */
+/**
+ * Where and how to connect.
+ *
+ * @example
+ * ```ts
+ * import { connectToServer, type ConnectOptions } from "./connect.ts";
+ * const options: ConnectOptions = { hostname: "localhost", port: 9002, timeoutMs: 2000 };
+ * const conn = await connectToServer(options);
+ * ```
+ */
 export interface ConnectOptions {
   /** Server host name; the certificate must be valid for it. */
   hostname: string;

@@ -24,7 +24,18 @@ import type { ClientOutput, Session } from "./session.ts";
 import { StreamSession } from "./stream_session.ts";
 import { WebSocketSession } from "./ws_session.ts";
 
-/** What the client reads, writes and is interrupted by. */
+/**
+ * What the client reads, writes and is interrupted by.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_DEFAULTS } from "./config.ts";
+ * import { type ClientIo, runClient } from "./run_client.ts";
+ * const stop = new AbortController();
+ * const io: ClientIo = { input: ReadableStream.from([new TextEncoder().encode("a\n")]) };
+ * await runClient(CLIENT_DEFAULTS, { ...io, interrupt: stop.signal });
+ * ```
+ */
 export interface ClientIo {
   /** Lines to send in interactive mode (default: standard input). */
   input?: ReadableStream<Uint8Array>;

@@ -17,7 +17,16 @@ import { type ClientError, ConnectError, ProtocolMismatchError } from "./errors.
 import { DEFAULT_CONNECT_TIMEOUT_MS, readCa } from "./connect.ts";
 import { handshakeFailure } from "./handshake_failure.ts";
 
-/** How to open the WebSocket. */
+/**
+ * How to open the WebSocket.
+ *
+ * @example
+ * ```ts
+ * import { connectWebSocket, type WebSocketConnectOptions } from "./ws_connect.ts";
+ * const options: WebSocketConnectOptions = { caFile: "certs/ca.pem", timeoutMs: 2000 };
+ * const socket = await connectWebSocket("wss://localhost:9003/ws", options);
+ * ```
+ */
 export interface WebSocketConnectOptions {
   /** CA file to trust; undefined: the system's trusted roots. */
   caFile?: string;

@@ -133,6 +133,29 @@ Deno.test("TLS against a --plain server: told to connect with --plain, not left 
   await Deno.remove(certsDir, { recursive: true });
 });
 
+Deno.test("TLS against a --plain server with a small --max-frame: it hangs up mid-handshake, told to use --plain", async () => {
+  // Here the ClientHello's "length" is over the limit: the server closes at once, and the
+  // client's handshake ends with an unexpected end of file.
+  const server = await ServerProcess.start(["--plain", "--no-ws", "--max-frame", "100"]);
+  const ca = `${await testCertsDir()}/ca.pem`;
+  const result = await runProgram("client.ts", [
+    "--port",
+    String(server.port),
+    "--ca",
+    ca,
+    "--send",
+    "x",
+  ]);
+  assertEquals(result.code, 1, result.stderr);
+  assertOneCleanLine(
+    result.stderr,
+    /localhost:\d+ closed the connection during the TLS handshake: if the server runs with --plain, connect with --plain too/,
+  );
+  assert(!result.stderr.includes("unexpected end of file"), result.stderr);
+  await server.waitForLine(/protocol error: frame of \d+ bytes exceeds the maximum of 100/);
+  assertEquals((await server.stop()).code, 0);
+});
+
 Deno.test("a --plain client at a --plain server's HTTP port is told to use ws:// there", async () => {
   const certsDir = await tempCertsDir();
   const server = await ServerProcess.start(["--certs-dir", certsDir, "--plain"]);
