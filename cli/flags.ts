@@ -19,24 +19,62 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /**
  * Parses `args` strictly; an unknown flag or a missing value becomes a {@link UsageError}.
  *
+ * A value that starts with a single dash is a value (`--max-frame -1` is then refused by the
+ * flag's own check with a clear reason), where `parseArgs` alone would call it ambiguous; a
+ * value starting with `--` must be written `--flag=--value`, so a forgotten value before the
+ * next flag is still reported as missing.
+ *
  * @example
  * ```ts
  * import { parseFlags } from "./flags.ts";
- * const values = parseFlags(["--relay", "--san", "localhost"], {
+ * const values = parseFlags(["--relay", "--san", "localhost", "--port", "-5"], {
  *   relay: { type: "boolean" },
  *   san: { type: "string", multiple: true },
- * }); // { relay: true, san: ["localhost"] }
+ *   port: { type: "string" },
+ * }); // { relay: true, san: ["localhost"], port: "-5" }
  * ```
  */
 export function parseFlags<T extends Options>(
   args: string[],
   options: T,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>["values"] {
+  const joined = joinValues(args, options);
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args: joined, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message.split("\n")[0]);
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message.split("\n")[0];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new UsageError(`unknown flag ${message.match(/'([^']*)'/)?.[1] ?? message}`);
+    }
+    throw new UsageError(message);
   }
+}
+
+/**
+ * Joins each value-taking `--flag` with the argument after it as `--flag=value`, so that
+ * `parseArgs` takes `-1` as the value it is; throws {@link UsageError} for a missing value.
+ */
+function joinValues(args: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    if (name === undefined || options[name]?.type !== "string") {
+      joined.push(arg);
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith("--")) {
+      throw new UsageError(
+        `${arg} needs a value` +
+          (value === undefined ? "" : ` (for a value that starts with --, write ${arg}=${value})`),
+      );
+    }
+    joined.push(`${arg}=${value}`);
+    i++;
+  }
+  return joined;
 }
 
 /**
@@ -60,16 +98,17 @@ export function parsePort(value: string, flag = "--port"): number {
  * ```ts
  * import { parseInteger } from "./flags.ts";
  * parseInteger("100", "--max-connections", 0, 10_000_000); // 100
- * parseInteger("-1", "--max-connections", 0, 10_000_000); // throws UsageError
+ * parseInteger("-1", "--max-connections", 0, 10_000_000); // throws: must be from 0 to 10000000
  * ```
  */
 export function parseInteger(value: string, flag: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value.trim())) {
+  // A sign is read (so that -1 is refused for its range, not its form); decimals are not.
+  if (!/^[+-]?\d+$/.test(value.trim())) {
     throw new UsageError(`${flag} must be a whole number, got '${value}'`);
   }
   const number = Number(value);
   if (number < min || number > max) {
-    throw new UsageError(`${flag} must be from ${min} to ${max}, got ${value}`);
+    throw new UsageError(`${flag} must be from ${min} to ${max}, got ${value.trim()}`);
   }
   return number;
 }
@@ -108,6 +147,9 @@ export const MAX_SECONDS = 2_147_483;
  * ```
  */
 export function parseSeconds(value: string, flag: string): number {
+  if (/^-\d+(\.\d+)?$/.test(value.trim())) {
+    throw new UsageError(`${flag} must not be negative, got ${value.trim()}`);
+  }
   if (!/^\d+(\.\d+)?$/.test(value.trim())) {
     throw new UsageError(`${flag} must be a number of seconds, got '${value}'`);
   }

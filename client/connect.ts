@@ -1,10 +1,13 @@
 /**
- * Opening a verified TLS connection to a tlspush server, with failures turned into advice.
+ * Opening a verified TLS connection (or, with `plain`, a TCP one) to a tlspush server, with
+ * failures turned into named errors with advice.
  *
  * It connects TCP first and turns Nagle off before starting TLS (`Deno.connectTls` cannot, and
  * pays ~40 ms on the first exchange), and completes the handshake before returning, so that an
- * untrusted or misnamed certificate is reported here rather than at the first read.
- * Verification is never disabled.
+ * untrusted or misnamed certificate is reported here rather than at the first read. The whole
+ * of it has a time limit: a `--plain` server takes a TLS ClientHello for the start of a frame
+ * and waits for the rest, so without one the client would wait for ever. Verification is never
+ * disabled.
  *
  * @example
  * ```ts
@@ -13,10 +16,21 @@
  * ```
  * @module
  */
-import { describeError, TlspushError } from "../util/errors.ts";
+import { describeError } from "../util/errors.ts";
 import { closeQuietly } from "../util/net.ts";
+import { ConnectError, UntrustedServerError } from "./errors.ts";
+import { handshakeFailure } from "./handshake_failure.ts";
 
-/** Where and how to connect. */
+/**
+ * Where and how to connect.
+ *
+ * @example
+ * ```ts
+ * import { connectToServer, type ConnectOptions } from "./connect.ts";
+ * const options: ConnectOptions = { hostname: "localhost", port: 9002, timeoutMs: 2000 };
+ * const conn = await connectToServer(options);
+ * ```
+ */
 export interface ConnectOptions {
   /** Server host name; the certificate must be valid for it. */
   hostname: string;
@@ -26,29 +40,21 @@ export interface ConnectOptions {
   caFile?: string;
   /** Skip TLS (the server runs with --plain). */
   plain?: boolean;
+  /** Most ms connecting and the TLS handshake may take together (default 10 s). */
+  timeoutMs?: number;
 }
 
 /**
- * The server's certificate was refused, or the CA to trust is unusable: a configuration problem,
- * never worth a retry.
+ * How long connecting may take by default, in ms.
  *
  * @example
  * ```ts
- * import { connectToServer, UntrustedServerError } from "./connect.ts";
- * try {
- *   await connectToServer({ hostname: "localhost", port: 9002, caFile: "certs/ca.pem" });
- * } catch (error) {
- *   if (error instanceof UntrustedServerError) console.error(error.message); // never retried
- * }
+ * import { connectToServer, DEFAULT_CONNECT_TIMEOUT_MS } from "./connect.ts";
+ * const options = { hostname: "localhost", port: 9002, timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS };
+ * const conn = await connectToServer(options); // 10 s at most
  * ```
  */
-export class UntrustedServerError extends TlspushError {
-  /** Creates the error with its advice. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UntrustedServerError";
-  }
-}
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * The CA file a client trusts by default, when it exists.
@@ -82,7 +88,8 @@ export async function resolveCaFile(caFile: string | undefined): Promise<string 
 }
 
 /**
- * Connects and completes the TLS handshake; throws `TlspushError` with advice on failure.
+ * Connects and completes the TLS handshake; throws a `ClientError` with advice on failure
+ * (`ConnectError`, `UntrustedServerError`, `ProtocolMismatchError`).
  *
  * @example
  * ```ts
@@ -96,100 +103,69 @@ export async function resolveCaFile(caFile: string | undefined): Promise<string 
 export async function connectToServer(options: ConnectOptions): Promise<Deno.Conn> {
   const { hostname, port } = options;
   const where = `${hostname}:${port}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const seconds = `${timeoutMs / 1000} s`;
   const caCerts = options.caFile === undefined ? undefined : [await readCa(options.caFile)];
-  let tcp: Deno.TcpConn;
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), timeoutMs);
   try {
-    tcp = await Deno.connect({ hostname, port });
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new TlspushError(
-        `cannot connect to ${where}: connection refused (is the server running?)`,
+    let tcp: Deno.TcpConn;
+    try {
+      tcp = await Deno.connect({ hostname, port, signal: giveUp.signal });
+    } catch (error) {
+      if (giveUp.signal.aborted) {
+        throw new ConnectError(`cannot connect to ${where}: no answer within ${seconds}`, {
+          cause: error,
+        });
+      }
+      if (error instanceof Deno.errors.ConnectionRefused) {
+        throw new ConnectError(
+          `cannot connect to ${where}: connection refused (is the server running?)`,
+          { cause: error },
+        );
+      }
+      throw new ConnectError(`cannot connect to ${where}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    tcp.setNoDelay(true);
+    if (options.plain) return tcp;
+    let tls: Deno.TlsConn;
+    try {
+      tls = await Deno.startTls(tcp, { hostname, caCerts });
+    } catch (error) {
+      closeQuietly(tcp); // startTls may have taken it over already
+      throw new UntrustedServerError(
+        `cannot use the CA file ${options.caFile}: ${describeError(error)}`,
+        { cause: error },
       );
     }
-    throw new TlspushError(`cannot connect to ${where}: ${describeError(error)}`);
+    // Closing the connection is what makes a pending handshake give up (it rejects then).
+    const onGiveUp = () => closeQuietly(tls);
+    giveUp.signal.addEventListener("abort", onGiveUp, { once: true });
+    try {
+      await tls.handshake();
+    } catch (error) {
+      closeQuietly(tls);
+      if (giveUp.signal.aborted) {
+        throw new ConnectError(
+          `no TLS handshake with ${where} within ${seconds}: if the server runs with --plain, ` +
+            `connect with --plain too (a --plain server takes TLS for a frame and waits)`,
+          { cause: error },
+        );
+      }
+      throw handshakeFailure(error, { hostname, port, caFile: options.caFile });
+    } finally {
+      giveUp.signal.removeEventListener("abort", onGiveUp);
+    }
+    return tls;
+  } finally {
+    clearTimeout(timer);
   }
-  tcp.setNoDelay(true);
-  if (options.plain) return tcp;
-  let tls: Deno.TlsConn;
-  try {
-    tls = await Deno.startTls(tcp, { hostname, caCerts });
-  } catch (error) {
-    closeQuietly(tcp); // startTls may have taken it over already
-    throw new UntrustedServerError(
-      `cannot use the CA file ${options.caFile}: ${describeError(error)}`,
-    );
-  }
-  try {
-    await tls.handshake();
-  } catch (error) {
-    closeQuietly(tls);
-    throw handshakeFailure(error, options);
-  }
-  return tls;
 }
 
 /**
- * The error to throw for a failed handshake: its advice, as an {@link UntrustedServerError}
- * (never retried) when the certificate was refused.
- *
- * @example
- * ```ts
- * import { handshakeFailure, UntrustedServerError } from "./connect.ts";
- * const error = handshakeFailure(new Error("invalid peer certificate: UnknownIssuer"), {
- *   hostname: "localhost",
- *   port: 9002,
- * });
- * error instanceof UntrustedServerError; // true
- * ```
- */
-export function handshakeFailure(error: unknown, options: ConnectOptions): TlspushError {
-  const advice = handshakeAdvice(error, options);
-  return CERTIFICATE_PROBLEM.test(describeError(error))
-    ? new UntrustedServerError(advice)
-    : new TlspushError(advice);
-}
-
-/** rustls's words for a certificate it will not accept. */
-const CERTIFICATE_PROBLEM =
-  /UnknownIssuer|BadSignature|UnknownCA|NotValidForName|not valid for name|Expired|NotValidYet|InvalidCertificate|certificate/i;
-
-/**
- * One line saying why the handshake failed and what to do about it.
- *
- * @example
- * ```ts
- * import { handshakeAdvice } from "./connect.ts";
- * const options = { hostname: "127.0.0.1", port: 9002, caFile: "certs/ca.pem" };
- * handshakeAdvice(new Error("invalid peer certificate: UnknownIssuer"), options);
- * // "the certificate of 127.0.0.1:9002 is not signed by the CA in certs/ca.pem ..."
- * ```
- */
-export function handshakeAdvice(error: unknown, options: ConnectOptions): string {
-  const message = describeError(error);
-  const where = `${options.hostname}:${options.port}`;
-  if (/UnknownIssuer|BadSignature|UnknownCA|unknown ?issuer/i.test(message)) {
-    const trusted = options.caFile ? `the CA in ${options.caFile}` : "the system's trusted roots";
-    return `the certificate of ${where} is not signed by ${trusted} (UnknownIssuer): ` +
-      `pass --ca with the server's CA file, e.g. --ca certs/ca.pem (the server prints its path)`;
-  }
-  if (/NotValidForName|not valid for name/i.test(message)) {
-    return `the certificate of ${where} is not valid for the name '${options.hostname}' ` +
-      `(NotValidForName): connect with a name it was issued for (e.g. --hostname localhost), ` +
-      `or start the server with --san ${options.hostname}`;
-  }
-  if (/Expired|NotValidYet/i.test(message)) {
-    return `the certificate of ${where} has expired or is not yet valid: check both clocks, ` +
-      `restart the server to issue a fresh certificate`;
-  }
-  if (/InvalidContentType|CorruptMessage|received corrupt message/i.test(message)) {
-    return `TLS handshake with ${where} failed: the server does not speak TLS ` +
-      `(is it running with --plain?): ${message}`;
-  }
-  return `TLS handshake with ${where} failed: ${message}`;
-}
-
-/**
- * Reads a CA file (PEM); throws `TlspushError` saying what is wrong with it.
+ * Reads a CA file (PEM); throws {@link UntrustedServerError} saying what is wrong with it.
  *
  * @example
  * ```ts
@@ -203,7 +179,9 @@ export async function readCa(path: string): Promise<string> {
   try {
     pem = await Deno.readTextFile(path);
   } catch (error) {
-    throw new UntrustedServerError(`cannot read CA file ${path}: ${describeError(error)}`);
+    throw new UntrustedServerError(`cannot read CA file ${path}: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new UntrustedServerError(`CA file ${path} holds no PEM certificate`);

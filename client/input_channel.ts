@@ -13,8 +13,17 @@
  * @module
  */
 
-/** Most messages read ahead of the connection before reading input pauses. */
-const READ_AHEAD = 1024;
+/**
+ * Most messages read ahead of the connection before reading input pauses.
+ *
+ * @example
+ * ```ts
+ * import { InputChannel, READ_AHEAD } from "./input_channel.ts";
+ * const channel = new InputChannel(["a"]); // holds at most READ_AHEAD messages not yet taken
+ * console.log(READ_AHEAD); // 1024
+ * ```
+ */
+export const READ_AHEAD = 1024;
 
 /**
  * What {@link InputChannel.take} returns at end of input.

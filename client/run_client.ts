@@ -1,37 +1,48 @@
 /**
- * The client's session: send messages (from stdin lines or `--send`), print every message
- * received, half-close when there is nothing more to send, and finish when the server closes.
- * With `--reconnect`, a lost connection is retried with backoff and sending resumes with the
- * next unsent message; a certificate failure is never retried.
+ * The client's reconnect loop: one session (TLS/TCP or WebSocket) after the other over one
+ * input channel. Without `reconnect` it serves one connection and returns when that ends
+ * well, or throws its `ClientError`. With `reconnect`, a connection that fails or ends early
+ * is retried with backoff and sending resumes with the next message not yet taken; a
+ * configuration mistake (an untrusted certificate, a wrong port) is never retried.
  *
  * @example
  * ```ts
+ * import { CLIENT_DEFAULTS } from "./config.ts";
  * import { runClient } from "./run_client.ts";
- * import { parseClientArgs } from "./options.ts";
- * await runClient(parseClientArgs(["--send", "hi"])!);
+ * await runClient({ ...CLIENT_DEFAULTS, mode: "send", messages: ["hi"] });
  * ```
  * @module
  */
-import { describeError, TlspushError } from "../util/errors.ts";
+import { describeError } from "../util/errors.ts";
 import { readLines } from "../util/lines.ts";
-import { OutboundQueue } from "../util/outbound_queue.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { readFrameBatches } from "../protocol/frame_reader.ts";
-import { encodeFrame } from "../protocol/framing.ts";
-import { decodeUtf8, encodeUtf8 } from "../protocol/utf8.ts";
-import { type ByteSink, closeQuietly, writeAll } from "../util/net.ts";
 import { backoffDelay } from "./backoff.ts";
-import { connectToServer, resolveCaFile, UntrustedServerError } from "./connect.ts";
-import { END_OF_INPUT, InputChannel } from "./input_channel.ts";
-import type { ClientOptions } from "./options.ts";
-import { connectWebSocket, serveWebSocket } from "./ws_session.ts";
+import type { ClientConfig } from "./config.ts";
+import { resolveCaFile } from "./connect.ts";
+import { ClientError } from "./errors.ts";
+import { InputChannel } from "./input_channel.ts";
+import type { ClientOutput, Session } from "./session.ts";
+import { StreamSession } from "./stream_session.ts";
+import { WebSocketSession } from "./ws_session.ts";
 
-/** Where the client's output goes (stdout for messages, stderr for status). */
-export interface ClientOutput {
-  /** Receives printed messages, newline-terminated. */
-  messages: ByteSink;
-  /** Receives one status line. */
-  status(line: string): void;
+/**
+ * What the client reads, writes and is interrupted by.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_DEFAULTS } from "./config.ts";
+ * import { type ClientIo, runClient } from "./run_client.ts";
+ * const stop = new AbortController();
+ * const io: ClientIo = { input: ReadableStream.from([new TextEncoder().encode("a\n")]) };
+ * await runClient(CLIENT_DEFAULTS, { ...io, interrupt: stop.signal });
+ * ```
+ */
+export interface ClientIo {
+  /** Lines to send in interactive mode (default: standard input). */
+  input?: ReadableStream<Uint8Array>;
+  /** Messages and status lines (default: stdout and stderr). */
+  output?: ClientOutput;
+  /** Aborts when the user interrupts (Ctrl-C): close and return. */
+  interrupt?: AbortSignal;
 }
 
 const STANDARD_OUTPUT: ClientOutput = {
@@ -39,160 +50,92 @@ const STANDARD_OUTPUT: ClientOutput = {
   status: (line) => console.error(line),
 };
 
-/** Most bytes queued for sending before taking more input waits. */
-const SEND_QUEUE_LIMIT = 4 * 1024 * 1024;
-
-/** How one connection (TLS, TCP or WebSocket) ended. */
-export type Ending = "finished" | "closed by server" | "interrupted";
-
 /**
- * Runs the client to its end; resolves when the server has closed the connection.
+ * Runs the client to its end: resolves when it finished (or was interrupted), throws the
+ * `ClientError` that ended it otherwise.
  *
  * @example
  * ```ts
- * import { parseClientArgs } from "./options.ts";
+ * import { CLIENT_DEFAULTS } from "./config.ts";
  * import { runClient } from "./run_client.ts";
- * const options = parseClientArgs(["--hostname", "127.0.0.1", "--plain", "--send", "hi"])!;
+ * const config = { ...CLIENT_DEFAULTS, hostname: "127.0.0.1", plain: true };
  * const status = (line: string) => console.error(`[client] ${line}`);
- * await runClient(options, Deno.stdin.readable, { messages: Deno.stdout, status });
+ * await runClient({ ...config, mode: "send", messages: ["hi"] }, {
+ *   output: { messages: Deno.stdout, status },
+ * });
  * ```
  */
-export async function runClient(
-  options: ClientOptions,
-  input: ReadableStream<Uint8Array> = Deno.stdin.readable,
-  output: ClientOutput = STANDARD_OUTPUT,
-): Promise<void> {
-  const caFile = options.plain ? undefined : await resolveCaFile(options.ca);
-  const where = `${options.hostname}:${options.port}`;
-  const channel = options.mode === "listen"
-    ? undefined
-    : new InputChannel(options.mode === "send" ? options.messages : readLines(input));
-  const interrupt = new AbortController();
-  const onInterrupt = () => {
-    output.status("interrupted: closing");
-    interrupt.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
+export async function runClient(config: ClientConfig, io: ClientIo = {}): Promise<void> {
+  const output = io.output ?? STANDARD_OUTPUT;
+  const interrupted = io.interrupt ?? new AbortController().signal;
+  const caFile = config.plain ? undefined : await resolveCaFile(config.ca);
+  const channel = config.mode === "listen" ? undefined : new InputChannel(
+    config.mode === "send" ? config.messages : readLines(io.input ?? Deno.stdin.readable),
+  );
+  const onInterrupt = () => output.status("interrupted: closing");
+  interrupted.addEventListener("abort", onInterrupt, { once: true });
+  let hinted = false;
   try {
     for (let attempt = 0;; attempt++) {
       let why: string;
       try {
-        let ending: Ending;
-        if (options.webSocketUrl) {
-          const socket = await connectWebSocket(options.webSocketUrl, caFile);
-          attempt = 0;
-          output.status(
-            `connected to ${options.webSocketUrl}` +
-              (options.plain
-                ? " (WebSocket, not encrypted)"
-                : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`),
-          );
-          ending = await serveWebSocket(socket, channel, output.messages, interrupt.signal);
-        } else {
-          const conn = await connectToServer({ ...options, caFile });
-          attempt = 0;
-          output.status(
-            `connected to ${where}` +
-              (options.plain
-                ? " (plain TCP, not encrypted)"
-                : ` (TLS, trusting ${caFile ?? "system roots"})`),
-          );
-          ending = await serveConnection(conn, channel, options, output, interrupt.signal);
+        const session = openSession(config, caFile);
+        const connected = await untilAborted(session.connect(), interrupted);
+        if (connected === undefined) {
+          session.close(); // Ctrl-C while connecting: do not wait for the time limit
+          return;
         }
-        if (ending !== "closed by server" || !options.reconnect) return;
+        output.status(connected);
+        if (config.markReceived && !hinted) {
+          output.status('type a line to send it; received messages are shown after "< "');
+          hinted = true;
+        }
+        attempt = 0;
+        const ending = await session.serve({ channel, output, interrupted });
+        if (ending !== "server closed") return;
         why = "the server closed the connection";
+        if (!config.reconnect) {
+          output.status(why);
+          return;
+        }
       } catch (error) {
-        if (!options.reconnect || error instanceof UntrustedServerError) throw error;
+        if (!config.reconnect || !(error instanceof ClientError) || !error.retryable) throw error;
         why = describeError(error);
       }
+      if (interrupted.aborted) return;
       const delay = backoffDelay(attempt);
       output.status(
         `${why}; reconnecting in ${(delay / 1000).toFixed(2)} s (attempt ${attempt + 1})`,
       );
-      if (!(await sleep(delay, interrupt.signal))) return;
+      if (!(await sleep(delay, interrupted))) return;
     }
   } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-  }
-}
-
-/** Sends and receives on one connection until it ends. */
-async function serveConnection(
-  conn: Deno.Conn,
-  channel: InputChannel | undefined,
-  options: ClientOptions,
-  output: ClientOutput,
-  interrupted: AbortSignal,
-): Promise<Ending> {
-  const closed = new AbortController();
-  const onInterrupt = () => conn.closeWrite().catch(() => {}).finally(() => closeQuietly(conn));
-  interrupted.addEventListener("abort", onInterrupt, { once: true });
-  let inputEnded = false;
-  const sending = channel
-    ? sendFromChannel(conn, channel, options, closed.signal).then((ended) => inputEnded = ended)
-    : Promise.resolve();
-  try {
-    await printIncoming(conn, options, output);
-    closed.abort(); // the server has closed: stop waiting for input on this connection
-    if (interrupted.aborted) return "interrupted";
-    await sending.catch(() => {});
-    return inputEnded ? "finished" : "closed by server";
-  } finally {
-    closed.abort();
     interrupted.removeEventListener("abort", onInterrupt);
-    closeQuietly(conn);
-    sending.catch((error) => output.status(`sending stopped: ${describeError(error)}`));
   }
 }
 
-/** Sends messages from `channel` until input ends (then half-closes: true) or `stop` aborts. */
-async function sendFromChannel(
-  conn: Deno.Conn,
-  channel: InputChannel,
-  options: ClientOptions,
-  stop: AbortSignal,
-): Promise<boolean> {
-  const queue = new OutboundQueue(conn, { maxPending: SEND_QUEUE_LIMIT });
-  while (true) {
-    const message = await channel.take(stop);
-    if (message === undefined) return false;
-    if (message === END_OF_INPUT) break;
-    queue.push(encodeFrame(message, options.framing));
-    if (queue.full) await queue.hasRoom();
-    if (queue.error !== undefined) throw queue.error;
-  }
-  await queue.flushed();
-  if (queue.error !== undefined) throw queue.error;
-  // Half-close (TLS close_notify): the server echoes what is left, then closes.
-  await conn.closeWrite();
-  return true;
+/** A session of the transport `config` names: WebSocket for a `ws(s)://` URL, else frames. */
+function openSession(config: ClientConfig, caFile: string | undefined): Session {
+  return config.webSocketUrl === undefined
+    ? new StreamSession(config, caFile)
+    : new WebSocketSession(config, caFile);
 }
 
-/** Prints every message until the server ends the stream; throws `TlspushError` if it breaks. */
-async function printIncoming(
-  conn: Deno.Conn,
-  options: ClientOptions,
-  output: ClientOutput,
-): Promise<void> {
-  try {
-    const frames = readFrameBatches(conn, { framing: options.framing, maxFrame: options.maxFrame });
-    for await (const { payloads } of frames) {
-      let text = "";
-      for (const payload of payloads) text += decodeUtf8(payload) + "\n";
-      await writeAll(output.messages, encodeUtf8(text));
-    }
-  } catch (error) {
-    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-      return; // we closed it (Ctrl-C)
-    }
-    if (error instanceof ProtocolError) {
-      throw new TlspushError(`the server broke the protocol: ${error.message}`);
-    }
-    const reason = /close_notify/.test(describeError(error))
-      ? "the server went away without closing the connection (no TLS close_notify)"
-      : describeError(error);
-    throw new TlspushError(`connection to ${options.hostname}:${options.port} lost: ${reason}`);
+/**
+ * `promise`'s value, or undefined as soon as `signal` aborts; a later outcome of `promise` is
+ * then dropped (its connection closed by the caller).
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.resolve(undefined);
   }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, (error) => signal.aborted ? resolve(undefined) : reject(error))
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Waits `ms`; false when `signal` aborted first. */

@@ -1,156 +1,162 @@
 /**
- * The client over WebSocket (`--url wss://HOST:PORT/ws`): the same behaviour as over TLS, with
- * a WebSocket in place of the byte stream. Each message is one text message; at end of input the
- * client starts the closing handshake, which reaches the server after every message sent, so
- * the echoes still arrive before the close completes (the half-close of the TLS client).
- * The server's certificate is verified against `--ca` through `Deno.createHttpClient`.
+ * The client's session over WebSocket (`--url wss://HOST:PORT/ws`): the same behaviour as
+ * over TLS, with one text message per message. At end of input the client starts the closing
+ * handshake, which reaches the server after every message sent, so the echoes still arrive
+ * before the close completes (the half-close of the TLS client). A server that closes with an
+ * error code (1003, 1008, 1009), or cleanly before every message came back, ends it with a
+ * `ServerClosedError`.
  *
  * @example
  * ```ts
- * import { connectWebSocket } from "./ws_session.ts";
- * const socket = await connectWebSocket("wss://localhost:9003/ws", "certs/ca.pem");
- * socket.close();
+ * import { CLIENT_DEFAULTS } from "./config.ts";
+ * import { InputChannel } from "./input_channel.ts";
+ * import { WebSocketSession } from "./ws_session.ts";
+ * const url = "wss://localhost:9003/ws";
+ * const session = new WebSocketSession({ ...CLIENT_DEFAULTS, webSocketUrl: url }, "certs/ca.pem");
+ * console.error(await session.connect());
+ * await session.serve({
+ *   channel: new InputChannel(["hello"]),
+ *   output: { messages: Deno.stdout, status: (line) => console.error(line) },
+ *   interrupted: new AbortController().signal,
+ * }); // "finished" after the echo
  * ```
  * @module
  */
-import { TlspushError } from "../util/errors.ts";
-import { encodeUtf8 } from "../protocol/utf8.ts";
-import { type ByteSink, writeAll } from "../util/net.ts";
-import { handshakeFailure, readCa } from "./connect.ts";
+import { closeWebSocketQuietly } from "../util/net.ts";
+import type { ClientConfig } from "./config.ts";
+import { EchoTracker } from "./echo_tracker.ts";
+import { ConnectionLostError, ServerClosedError } from "./errors.ts";
 import { END_OF_INPUT, type InputChannel } from "./input_channel.ts";
-import type { Ending } from "./run_client.ts";
+import { MessagePrinter } from "./message_printer.ts";
+import type { Ending, Session, SessionIo } from "./session.ts";
+import { connectWebSocket } from "./ws_connect.ts";
 
 /** Most bytes waiting in the socket before taking more input waits. */
 const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
 
-/** Close codes after which the server meant to stop (not an error). */
-const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
+/** Close codes of an orderly close: normal, going away (shutdown), none given. */
+const ORDERLY_CLOSE_CODES = new Set([1000, 1001, 1005]);
+
+/** What a server that refuses a message does over WebSocket, for the error line. */
+const REFUSAL = "it refuses a message larger than its --max-frame, and its log says so";
 
 /**
- * Opens `url`, trusting the CA in `caFile` (else the system roots); throws advice on failure.
+ * One WebSocket connection.
  *
  * @example
  * ```ts
- * import { connectWebSocket } from "./ws_session.ts";
- * const socket = await connectWebSocket("wss://localhost:9003/ws", "certs/ca.pem");
- * socket.onmessage = (event) => console.log(event.data);
- * socket.send("hello");
+ * import { CLIENT_DEFAULTS } from "./config.ts";
+ * import { WebSocketSession } from "./ws_session.ts";
+ * const url = "ws://127.0.0.1:9003/ws";
+ * const session = new WebSocketSession({ ...CLIENT_DEFAULTS, webSocketUrl: url, plain: true });
+ * console.error(await session.connect()); // "connected to ws://127.0.0.1:9003/ws (WebSocket, ...)"
  * ```
  */
-export async function connectWebSocket(url: string, caFile?: string): Promise<WebSocket> {
-  const target = new URL(url);
-  const where = `${target.hostname}:${target.port || (target.protocol === "wss:" ? 443 : 80)}`;
-  const client = caFile === undefined
-    ? undefined
-    : Deno.createHttpClient({ caCerts: [await readCa(caFile)] });
-  const socket = new WebSocket(url, client ? { client } : {});
-  const outcome = await new Promise<string | undefined>((resolve) => {
-    socket.onopen = () => resolve(undefined);
-    socket.onerror = (event) => resolve((event as ErrorEvent).message ?? "connection failed");
-  });
-  if (outcome === undefined) return socket;
-  client?.close();
-  const reason = outcome.replace(/^NetworkError: failed to connect to WebSocket: /, "");
-  if (/tcp connect error|Connection refused/i.test(reason)) {
-    throw new TlspushError(
-      `cannot connect to ${where}: connection refused (is the server running? ` +
-        `its WebSocket port is --ws-port, default 9003)`,
-    );
-  }
-  // An HTTP error status (HTTP/1.1) or a refused stream (HTTP/2): no WebSocket at that path.
-  const status = reason.match(/Invalid status code:? (\d{3})/)?.[1];
-  if (status || /stream error/i.test(reason)) {
-    throw new TlspushError(
-      `${where} refused the WebSocket upgrade of ${target.pathname}` +
-        `${status ? ` (HTTP ${status})` : ""}: tlspush serves WebSocket clients at /ws`,
-    );
-  }
-  throw handshakeFailure(new Error(reason), {
-    hostname: target.hostname,
-    port: Number(target.port) || 443,
-    caFile,
-  });
-}
+export class WebSocketSession implements Session {
+  readonly #config: ClientConfig;
+  readonly #url: string;
+  readonly #caFile: string | undefined;
+  #socket: WebSocket | undefined;
+  #closed = false;
 
-/**
- * Sends messages from `channel` (none: listen only) and prints every message received until the
- * connection closes. At end of input it closes normally and resolves once the server has
- * answered (every echo printed). Throws `TlspushError` when the server closes with an error code
- * or the connection breaks.
- *
- * @example
- * ```ts
- * import { InputChannel } from "./input_channel.ts";
- * import { connectWebSocket, serveWebSocket } from "./ws_session.ts";
- * const socket = await connectWebSocket("ws://127.0.0.1:9003/ws");
- * const channel = new InputChannel(["hello"]);
- * const interrupted = new AbortController().signal;
- * await serveWebSocket(socket, channel, Deno.stdout, interrupted); // "finished" after the echo
- * ```
- */
-export async function serveWebSocket(
-  socket: WebSocket,
-  channel: InputChannel | undefined,
-  messages: ByteSink,
-  interrupted: AbortSignal,
-): Promise<Ending> {
-  let printing = Promise.resolve();
-  socket.onmessage = (event) => {
-    if (typeof event.data !== "string") return; // tlspush sends text only
-    const bytes = encodeUtf8(event.data + "\n");
-    printing = printing.then(() => writeAll(messages, bytes));
-  };
-  const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
-  const stop = new AbortController();
-  const onInterrupt = () => closeQuietly(socket, 1000, "interrupted");
-  interrupted.addEventListener("abort", onInterrupt, { once: true });
-  let inputEnded = false;
-  const sending = channel
-    ? sendFromChannel(socket, channel, stop.signal).then((ended) => {
-      inputEnded = ended;
-      if (ended) closeQuietly(socket, 1000, "end of input");
-    })
-    : Promise.resolve();
-  try {
-    const close = await closed;
-    stop.abort();
-    await printing;
-    await sending.catch(() => {});
-    if (interrupted.aborted) return "interrupted";
-    if (CLEAN_CLOSE_CODES.has(close.code)) return inputEnded ? "finished" : "closed by server";
-    const why = close.reason ? `${close.reason} ` : "";
-    if (close.code === 1006 || close.code === 0) {
-      // No close frame: the server vanished (Deno reports 0 or 1006).
-      throw new TlspushError(`connection to ${new URL(socket.url).host} lost (no close frame)`);
-    }
-    throw new TlspushError(`the server closed the connection: ${why}(close code ${close.code})`);
-  } finally {
-    interrupted.removeEventListener("abort", onInterrupt);
+  /** A session with `config.webSocketUrl`, trusting `caFile` (undefined: system roots). */
+  constructor(config: ClientConfig, caFile?: string) {
+    if (config.webSocketUrl === undefined) throw new TypeError("no webSocketUrl to connect to");
+    this.#config = config;
+    this.#url = config.webSocketUrl;
+    this.#caFile = caFile;
   }
-}
 
-/** Sends until input ends (true) or `stop` aborts (false), pausing while the socket is full. */
-async function sendFromChannel(
-  socket: WebSocket,
-  channel: InputChannel,
-  stop: AbortSignal,
-): Promise<boolean> {
-  while (true) {
-    const message = await channel.take(stop);
-    if (message === undefined) return false;
-    if (message === END_OF_INPUT) return true;
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(message);
-    while (socket.bufferedAmount > SEND_BUFFER_LIMIT && !stop.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+  /** Opens the WebSocket. */
+  async connect(): Promise<string> {
+    const caFile = this.#caFile;
+    this.#socket = await connectWebSocket(this.#url, {
+      caFile,
+      timeoutMs: this.#config.connectTimeoutMs,
+    });
+    if (this.#closed) this.close(); // given up on while connecting
+    return `connected to ${this.#url}` +
+      (this.#config.plain
+        ? " (WebSocket, not encrypted)"
+        : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`);
+  }
+
+  /** Starts closing the socket at once. */
+  close(): void {
+    this.#closed = true;
+    if (this.#socket) closeWebSocketQuietly(this.#socket, 1000, "closing");
+  }
+
+  /** Sends and receives until the socket closes. */
+  async serve(io: SessionIo): Promise<Ending> {
+    const socket = this.#socket;
+    if (socket === undefined) throw new TypeError("WebSocketSession.serve() before connect()");
+    const tracker = new EchoTracker("websocket");
+    const printer = new MessagePrinter(io.output.messages, { marked: this.#config.markReceived });
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") return; // tlspush sends text only
+      tracker.received(event.data);
+      printer.print([event.data]).catch(() => {}); // a failure is thrown by flushed() below
+    };
+    const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
+    const stop = new AbortController();
+    const onInterrupt = () => closeWebSocketQuietly(socket, 1000, "interrupted");
+    io.interrupted.addEventListener("abort", onInterrupt, { once: true });
+    const sending = io.channel
+      ? this.#send(socket, io.channel, tracker, stop.signal).catch(() => {}) // the close says why
+      : Promise.resolve();
+    try {
+      const close = await closed;
+      stop.abort();
+      await printer.flushed();
+      await sending;
+      if (io.interrupted.aborted) return "interrupted";
+      const host = new URL(this.#url).host;
+      if (close.code === 1006 || close.code === 0) {
+        // No close frame: the server vanished (Deno reports 0 or 1006).
+        throw new ConnectionLostError(`connection to ${host} lost (no close frame)`);
+      }
+      const why = close.reason ? `${close.reason} ` : "";
+      if (!ORDERLY_CLOSE_CODES.has(close.code)) {
+        throw new ServerClosedError(
+          `the server closed the connection: ${why}(close code ${close.code})`,
+          { unechoed: tracker.unechoed, closeCode: close.code },
+        );
+      }
+      if (!io.channel) return "server closed";
+      const early = tracker.closedEarly(
+        this.#config.mode,
+        `${REFUSAL} (${why}close code ${close.code})`,
+        close.code,
+      );
+      if (early) throw early;
+      return "finished";
+    } finally {
+      stop.abort();
+      io.interrupted.removeEventListener("abort", onInterrupt);
+      closeWebSocketQuietly(socket, 1000, "done");
     }
   }
-}
 
-function closeQuietly(socket: WebSocket, code: number, reason: string): void {
-  try {
-    if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
-  } catch {
-    // closing already
+  /** Sends until input ends (then starts closing) or `stop` aborts; waits while the socket is full. */
+  async #send(
+    socket: WebSocket,
+    channel: InputChannel,
+    tracker: EchoTracker,
+    stop: AbortSignal,
+  ): Promise<void> {
+    while (true) {
+      const message = await channel.take(stop);
+      if (message === undefined) return;
+      if (message === END_OF_INPUT) break;
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.send(message);
+      tracker.sent(message);
+      while (socket.bufferedAmount > SEND_BUFFER_LIMIT && !stop.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    tracker.endInput();
+    closeWebSocketQuietly(socket, 1000, "end of input");
   }
 }

@@ -94,7 +94,7 @@ Deno.test("operator lines reach every --listen client; SIGTERM closes them all c
   await Deno.remove(certsDir, { recursive: true });
 });
 
-Deno.test("an interactive client whose input is still open exits 0 when the server stops", async () => {
+Deno.test("an interactive client whose input is still open says the server stopped first and exits 1", async () => {
   const certsDir = await tempCertsDir();
   const server = await ServerProcess.start(["--certs-dir", certsDir]);
   const args = ["--port", String(server.port), "--ca", `${certsDir}/ca.pem`];
@@ -103,8 +103,12 @@ Deno.test("an interactive client whose input is still open exits 0 when the serv
   await client.waitForLine(/^typed, not ended$/);
   assertEquals((await server.stop()).code, 0); // Ctrl-C on the server, input still open
   const status = await client.exited(10_000);
-  assertEquals(status.code, 0, client.stderr.join("\n"));
+  assertEquals(status.code, 1, client.stderr.join("\n"));
   assertEquals(client.stdout, ["typed, not ended"]);
+  assertOneCleanLine(
+    client.stderr.join("\n"),
+    /the server closed the connection while input was still open \(it stopped\?\)/,
+  );
   await Deno.remove(certsDir, { recursive: true });
 });
 

@@ -3,6 +3,7 @@ import { assertRejects } from "./assert.ts";
 import { startTestServer } from "./helpers.ts";
 import { connectToServer } from "../client/connect.ts";
 import { TlspushError } from "../util/errors.ts";
+import { ConnectError } from "../client/errors.ts";
 import { ensureCertificates } from "../tls/certificates.ts";
 
 Deno.test("a client trusting another CA is refused with advice to pass --ca", async () => {
@@ -59,4 +60,21 @@ Deno.test("connection refused says whether the server is running", async () => {
     TlspushError,
   );
   assertMatch(error.message, /connection refused \(is the server running\?\)/);
+});
+
+Deno.test("a server that never answers the TLS handshake is given up on after the time limit", async () => {
+  // A --plain tlspush server behaves so: it takes the ClientHello for the start of a frame.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of silent) accepted.push(conn);
+  })();
+  const port = (silent.addr as Deno.NetAddr).port;
+  const error = await assertRejects(
+    connectToServer({ hostname: "127.0.0.1", port, timeoutMs: 200 }),
+    ConnectError,
+  );
+  assertMatch(error.message, /no TLS handshake with 127\.0\.0\.1:\d+ within 0\.2 s: .*--plain/);
+  for (const conn of accepted) conn.close();
+  silent.close();
 });

@@ -1,5 +1,5 @@
 import { assertEquals } from "./assert.ts";
-import { END_OF_INPUT, InputChannel } from "../client/input_channel.ts";
+import { END_OF_INPUT, InputChannel, READ_AHEAD } from "../client/input_channel.ts";
 
 Deno.test("messages come out in order, then END_OF_INPUT", async () => {
   const channel = new InputChannel(["a", "", "c"]);
@@ -22,13 +22,22 @@ Deno.test("a connection that goes away while waiting consumes nothing: the next 
   assertEquals(await channel.take(), END_OF_INPUT);
 });
 
-Deno.test("reading ahead is bounded: a huge input is not buffered whole", async () => {
+/**
+ * Resolves after every pending microtask. Filling the channel from a synchronous source is
+ * microtasks only (no I/O, no timer), so once a zero timer fires the channel has read all it
+ * will read: an exact count, not a guess at how long reading takes.
+ */
+const afterMicrotasks = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("reading ahead stops at READ_AHEAD messages, and one taken lets one more in", async () => {
   let produced = 0;
   function* endless() {
     while (produced < 100_000) yield String(produced++);
   }
   const channel = new InputChannel(endless());
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assertEquals(produced <= 1025, true, `read ahead ${produced}`);
+  await afterMicrotasks();
+  assertEquals(produced, READ_AHEAD);
   assertEquals(await channel.take(), "0");
+  await afterMicrotasks();
+  assertEquals(produced, READ_AHEAD + 1);
 });

@@ -152,6 +152,12 @@ export class ServerProcess extends BackgroundProgram {
     return server;
   }
 
+  /** The HTTPS/WebSocket port (`--ws-port 0` picks it), from its `listening on` line. */
+  async webPort(): Promise<number> {
+    const line = await this.waitForLine(/wss? listening on 127\.0\.0\.1:\d+/);
+    return Number(line.match(/wss? listening on 127\.0\.0\.1:(\d+)/)![1]);
+  }
+
   /** SIGTERM, then the exit status. */
   async stop(): Promise<Deno.CommandStatus> {
     this.kill("SIGTERM");

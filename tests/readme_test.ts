@@ -1,7 +1,7 @@
 /** The README stays true: its usage sections are the programs' own `--help` text. */
 import { assert } from "./assert.ts";
 import { SERVER_USAGE } from "../cli/server_options.ts";
-import { CLIENT_USAGE } from "../client/options.ts";
+import { CLIENT_USAGE } from "../cli/client_options.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 

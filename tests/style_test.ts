@@ -77,6 +77,8 @@ const LAYERS: Record<string, number> = {
   web: 3,
   broker: 3,
   server: 4,
+  // The client library; its own imports are held to CLIENT_MAY_IMPORT below.
+  client: 4,
   cli: 5,
 };
 const CLIENT_MAY_IMPORT = new Set(["protocol", "util", "client"]);

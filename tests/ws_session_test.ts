@@ -1,13 +1,11 @@
 /**
  * tlspush-client over WebSocket (`--url wss://HOST:PORT/ws`), as a user runs it: the same
  * stdin/stdout behaviour as over TLS, operator broadcasts, a clean exit when the server stops,
- * one clear line for every failure, and the `--url` forms.
+ * one clear line for every failure, and a server that closes before the client is done.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, runProgram, ServerProcess } from "./processes.ts";
 import { assertOneCleanLine, tempCertsDir, waitFor } from "./helpers.ts";
-import { parseClientArgs } from "../client/options.ts";
-import { UsageError } from "../cli/errors.ts";
 
 /** Starts a server process and returns it with its `wss://` URL. */
 async function startServer(args: string[]): Promise<{ server: ServerProcess; url: string }> {
@@ -114,10 +112,23 @@ Deno.test("over wss, failures print one clear line and exit 1", async () => {
   ]);
   assertEquals(wrongPath.code, 1);
   assertOneCleanLine(wrongPath.stderr, /refused the WebSocket upgrade of \/nope.*at \/ws/);
+  // The close that refuses the message (1009) and the client's own close after its last
+  // --send may cross: either way the client says the message did not come back.
   const tooBig = await runProgram("client.ts", ["--url", url, "--ca", ca, "--send", "12345"]);
   assertEquals(tooBig.code, 1);
   assertOneCleanLine(
     tooBig.stderr,
+    /the server closed the connection(: message larger than 4 bytes \(close code 1009\)| before echoing 1 message)/,
+  );
+  const typing = BackgroundProgram.denoRun(
+    "client.ts",
+    ["--url", url, "--ca", ca],
+    CLIENT_PERMISSIONS,
+  );
+  await typing.type("12345"); // and the input stays open
+  assertEquals((await typing.exited(15_000)).code, 1, typing.stderr.join("\n"));
+  assertOneCleanLine(
+    typing.stderr.join("\n"),
     /the server closed the connection: message larger than 4 bytes \(close code 1009\)/,
   );
   await server.stop();
@@ -128,32 +139,36 @@ Deno.test("over wss, failures print one clear line and exit 1", async () => {
   await Deno.remove(otherCa, { recursive: true });
 });
 
-Deno.test("--url takes tls://, tcp://, wss:// and ws:// targets and excludes --hostname/--port", () => {
-  const parse = (...args: string[]) => parseClientArgs(args)!;
-  assertEquals(
-    [parse("--url", "tls://example.net:1234").hostname, parse("--url", "tls://example.net").port],
-    ["example.net", 9002],
+Deno.test("over wss, a server that stops while input is open: the client says so and exits 1", async () => {
+  const certsDir = await tempCertsDir();
+  const { server, url } = await startServer(["--certs-dir", certsDir]);
+  const client = BackgroundProgram.denoRun(
+    "client.ts",
+    ["--url", url, "--ca", `${certsDir}/ca.pem`],
+    CLIENT_PERMISSIONS,
   );
-  const tcp = parse("--url", "tcp://127.0.0.1:7");
-  assertEquals([tcp.plain, tcp.port, tcp.webSocketUrl], [true, 7, undefined]);
-  const wss = parse("--url", "wss://localhost:9003/ws");
-  assertEquals([wss.hostname, wss.port, wss.plain], ["localhost", 9003, false]);
-  assertEquals(wss.webSocketUrl, "wss://localhost:9003/ws");
-  assertEquals(parse("--url", "wss://example.net/ws").port, 443);
-  const ws = parse("--url", "ws://[::1]:9003/ws");
-  assertEquals([ws.hostname, ws.plain, ws.webSocketUrl], ["::1", true, "ws://[::1]:9003/ws"]);
-  assertEquals(parse("--port", "5").webSocketUrl, undefined);
-  for (
-    const args of [
-      ["--url", "https://localhost/"],
-      ["--url", "not a url"],
-      ["--url", "tls://localhost:9002/path"],
-      ["--url", "wss://localhost:9003/ws", "--port", "1"],
-      ["--url", "wss://localhost:9003/ws", "--hostname", "x"],
-      ["--url", "wss://localhost:9003/ws", "--plain"],
-      ["--url", "wss://localhost:9003/ws", "--framing", "be32"],
-    ]
-  ) {
-    assertThrows(() => parseClientArgs(args), UsageError, undefined, args.join(" "));
-  }
+  await client.type("typed, not ended");
+  await client.waitForLine(/^typed, not ended$/);
+  assertEquals((await server.stop()).code, 0);
+  assertEquals((await client.exited(10_000)).code, 1, client.stderr.join("\n"));
+  assertOneCleanLine(
+    client.stderr.join("\n"),
+    /the server closed the connection while input was still open \(it stopped\?\)/,
+  );
+  await Deno.remove(certsDir, { recursive: true });
+});
+
+Deno.test("a WebSocket server that closes normally without echoing: exit 1, 'before echoing'", async () => {
+  // Not tlspush: a server that takes a message and closes with 1000, so the orderly close
+  // before the echo is certain rather than a race.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onmessage = () => socket.close(1000, "bye");
+    return response;
+  });
+  const url = `ws://127.0.0.1:${server.addr.port}/ws`;
+  const result = await runProgram("client.ts", ["--url", url, "--send", "never echoed"]);
+  assertEquals([result.code, result.stdout], [1, ""], result.stderr);
+  assertOneCleanLine(result.stderr, /the server closed the connection before echoing 1 message/);
+  await server.shutdown();
 });

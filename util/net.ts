@@ -68,3 +68,21 @@ export function closeQuietly(conn: { close(): void }): void {
     // closed already
   }
 }
+
+/**
+ * Starts the closing handshake of `socket` unless it is closing or closed already; never throws.
+ *
+ * @example
+ * ```ts
+ * import { closeWebSocketQuietly } from "./net.ts";
+ * const socket = new WebSocket("ws://127.0.0.1:9003/ws");
+ * socket.onopen = () => closeWebSocketQuietly(socket, 1000, "end of input");
+ * ```
+ */
+export function closeWebSocketQuietly(socket: WebSocket, code: number, reason: string): void {
+  try {
+    if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
+  } catch {
+    // closing already
+  }
+}

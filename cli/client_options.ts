@@ -1,58 +1,33 @@
 /**
- * The client's command line: flags, defaults, help text.
+ * The client's command line: flags and help text, parsed into the client library's
+ * {@link ClientConfig} (defaults in `client/config.ts`).
  *
  * @example
  * ```ts
- * import { parseClientArgs } from "./options.ts";
- * const options = parseClientArgs(["--send", "hello"]);
+ * import { parseClientArgs } from "./client_options.ts";
+ * const config = parseClientArgs(["--send", "hello"]);
  * ```
  * @module
  */
-import { UsageError } from "../cli/errors.ts";
-import { parseFlags, parseFraming, parseMaxFrame, parsePort } from "../cli/flags.ts";
-import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
-
-/** How the client behaves once connected. */
-export type ClientMode = "interactive" | "send" | "listen";
-
-/** Everything the client needs. */
-export interface ClientOptions {
-  /** Server host name (default `localhost`; the certificate must be valid for it). */
-  hostname: string;
-  /** Server port (default 9002). */
-  port: number;
-  /** CA file to trust; undefined: `certs/ca.pem` if it exists, else the system roots. */
-  ca?: string;
-  /** Stdin lines (interactive), `--send` messages, or `--listen`. */
-  mode: ClientMode;
-  /** Messages of `--send`. */
-  messages: string[];
-  /** Wire framing (must match the server's). */
-  framing: Framing;
-  /** Largest message accepted from the server. */
-  maxFrame: number;
-  /** TCP without TLS (the server must run with --plain). */
-  plain: boolean;
-  /** Retry a lost connection with backoff (never after a certificate failure). */
-  reconnect: boolean;
-  /** `wss://` (or, with `--plain` servers, `ws://`) URL: talk WebSocket instead of TLS frames. */
-  webSocketUrl?: string;
-}
+import { UsageError } from "./errors.ts";
+import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from "./flags.ts";
+import { CLIENT_DEFAULTS, type ClientConfig } from "../client/config.ts";
 
 /**
  * Help text of the client.
  *
  * @example
  * ```ts
- * import { CLIENT_USAGE, parseClientArgs } from "./options.ts";
+ * import { CLIENT_USAGE, parseClientArgs } from "./client_options.ts";
  * if (parseClientArgs(["--help"]) === null) console.log(CLIENT_USAGE);
  * ```
  */
 export const CLIENT_USAGE = `Usage: tlspush-client [options]
 
 Connects to a tlspush server over TLS. Each line typed on standard input is sent as one
-message; every message received (echoes and broadcasts) is printed on its own line.
-At end of input the client finishes receiving, then exits when the server closes.
+message; every message received (echoes and broadcasts) is printed on its own line (in a
+terminal after "< ", so that an echo differs from the line typed). At end of input the
+client finishes receiving, then exits when the server closes.
 
 Options:
   --url URL         the server as a URL instead of --hostname/--port: tls://HOST:PORT (the
@@ -67,24 +42,30 @@ Options:
   --framing F       le32 (default), be32 or line: must match the server
   --max-frame BYTES largest message accepted (default 16777216)
   --plain           plain TCP without TLS (the server must use --plain too)
-  --reconnect       when the connection is lost, retry with exponential backoff and
-                    jitter (at most 15 s apart) and carry on; never after a certificate error
+  --connect-timeout S
+                    seconds to connect, TLS or WebSocket handshake included (default 10)
+  --reconnect       when the connection fails or the server closes it early, retry with
+                    exponential backoff and jitter (at most 15 s apart) and carry on;
+                    never after a certificate error or a wrong port
   --help            show this help
 
-Messages go to stdout; status and errors go to stderr.`;
+Messages go to stdout; status and errors go to stderr. Exit status: 0 when the input
+ended and every message came back before the server closed (with --listen: when the
+server closed; or after Ctrl-C), 1 when the server closed first or the connection failed,
+2 for a bad flag or value.`;
 
 /**
  * Parses the client's arguments; throws `UsageError` on bad input. Null means: help shown.
  *
  * @example
  * ```ts
- * import { parseClientArgs } from "./options.ts";
- * const options = parseClientArgs(["--url", "wss://localhost:9003/ws", "--send", "hi"]);
- * options?.webSocketUrl; // "wss://localhost:9003/ws"
- * options?.mode; // "send"
+ * import { parseClientArgs } from "./client_options.ts";
+ * const config = parseClientArgs(["--url", "wss://localhost:9003/ws", "--send", "hi"]);
+ * config?.webSocketUrl; // "wss://localhost:9003/ws"
+ * config?.mode; // "send"
  * ```
  */
-export function parseClientArgs(args: string[]): ClientOptions | null {
+export function parseClientArgs(args: string[]): ClientConfig | null {
   const values = parseFlags(args, {
     hostname: { type: "string" },
     port: { type: "string" },
@@ -94,6 +75,7 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
     framing: { type: "string" },
     "max-frame": { type: "string" },
     plain: { type: "boolean" },
+    "connect-timeout": { type: "string" },
     reconnect: { type: "boolean" },
     url: { type: "string" },
     help: { type: "boolean" },
@@ -112,24 +94,38 @@ export function parseClientArgs(args: string[]): ClientOptions | null {
       throw new UsageError("--framing does not apply to a WebSocket (ws:// or wss://) --url");
     }
   }
+  const d = CLIENT_DEFAULTS;
+  const framing = values.framing === undefined ? d.framing : parseFraming(values.framing);
+  if (framing === "line" && values.send?.some((message) => message.includes("\n"))) {
+    throw new UsageError("--framing line cannot carry a --send message with a newline in it");
+  }
   return {
-    hostname: values.hostname ?? "localhost",
-    port: values.port === undefined ? 9002 : parsePort(values.port),
+    ...d,
+    hostname: values.hostname ?? d.hostname,
+    port: values.port === undefined ? d.port : parsePort(values.port),
     ca: values.ca,
     mode: values.send ? "send" : values.listen ? "listen" : "interactive",
     messages: values.send ?? [],
-    framing: values.framing === undefined ? "le32" : parseFraming(values.framing),
-    maxFrame: values["max-frame"] === undefined
-      ? DEFAULT_MAX_FRAME
-      : parseMaxFrame(values["max-frame"]),
-    plain: values.plain ?? false,
-    reconnect: values.reconnect ?? false,
+    framing,
+    maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
+    plain: values.plain ?? d.plain,
+    connectTimeoutMs: values["connect-timeout"] === undefined
+      ? d.connectTimeoutMs
+      : parseTimeout(values["connect-timeout"], "--connect-timeout"),
+    reconnect: values.reconnect ?? d.reconnect,
     ...target,
   };
 }
 
+/** A time limit in seconds, returned in ms: 0 would give up before trying, so it is refused. */
+function parseTimeout(value: string, flag: string): number {
+  const ms = parseSeconds(value, flag);
+  if (ms === 0) throw new UsageError(`${flag} must be more than 0 seconds, got ${value}`);
+  return ms;
+}
+
 /** The parts of the options a `--url` sets. */
-type Target = Pick<ClientOptions, "hostname" | "port" | "plain" | "webSocketUrl">;
+type Target = Pick<ClientConfig, "hostname" | "port" | "plain" | "webSocketUrl">;
 
 /** Default ports of the URL schemes (wss and ws follow the web's defaults). */
 const SCHEME_PORTS: Record<string, number> = { "tls:": 9002, "tcp:": 9002, "wss:": 443, "ws:": 80 };
