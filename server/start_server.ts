@@ -82,12 +82,12 @@ export async function startServer(
 }
 
 /** Everything after the certificate and the broker: the hub, the listeners, shutdown. */
-async function serve(
+function serve(
   options: ServerOptions,
   logger: Logger,
   certificate: LoadedCertificate | undefined,
   cluster: ConnectedCluster | undefined,
-): Promise<RunningServer> {
+): RunningServer {
   const hub = new Hub({
     logger,
     maxFrame: options.maxFrame,
