@@ -99,6 +99,8 @@ export class Hub {
   readonly #channelsOf = new Map<Peer, Set<string>>();
   readonly #sequences = new SequenceAllocator();
   readonly #history: ChannelHistory<OutgoingMessage>;
+  /** Called with every published message (the dashboard's rate per channel). */
+  readonly #publishListeners = new Set<(message: OutgoingMessage) => void>();
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
@@ -225,6 +227,24 @@ export class Hub {
     return this.#sequences.msUntilRestartSafe();
   }
 
+  /**
+   * Calls `listener` with every message published from now on, once it has been fanned out;
+   * returns the function that stops it. For counters kept elsewhere (the dashboard's rates).
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * import { Logger } from "../util/logger.ts";
+   * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+   * const stop = hub.onPublish((message) => console.log(message.channel, message.seq));
+   * stop();
+   * ```
+   */
+  onPublish(listener: (message: OutgoingMessage) => void): () => void {
+    this.#publishListeners.add(listener);
+    return () => this.#publishListeners.delete(listener);
+  }
+
   /** Drops retained messages past the age limit (call it now and then). */
   expireHistory(): void {
     this.#history.expire();
@@ -307,6 +327,7 @@ export class Hub {
     this.#history.append(message.channel, message.seq, message, 2 * size);
     const result = this.#fanOut(message);
     result.seq = message.seq;
+    for (const listener of this.#publishListeners) listener(message);
     if (logged) {
       logger.info(`broadcast ${formatBytes(size)} to ${plural(result.delivered, "client")}`);
       if (result.skipped > 0) {
