@@ -329,7 +329,11 @@ export class Hub {
     result.seq = message.seq;
     for (const listener of this.#publishListeners) listener(message);
     if (logged) {
-      logger.info(`broadcast ${formatBytes(size)} to ${plural(result.delivered, "client")}`);
+      // Named by its channel unless it is a broadcast (what every v1 client gets).
+      const what = message.channel === BROADCAST_CHANNEL
+        ? `broadcast ${formatBytes(size)}`
+        : `published ${formatBytes(size)} on ${message.channel}`;
+      logger.info(`${what} to ${plural(result.delivered, "client")}`);
       if (result.skipped > 0) {
         logger.error(
           `broadcast skipped for ${plural(result.skipped, "client")}: ` +
