@@ -263,6 +263,7 @@ Deno.test({
           let second: TestServer | undefined;
           try {
             await openV2(page, first, ["news", "metrics/cpu"]);
+            await page.click("#clear"); // a shorter log for the screenshot
             await publish(first, "metrics/cpu", "cpu 41%");
             await page.fill("#publish-channel", "news");
             await page.fill("#message", "published from the page");

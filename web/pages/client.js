@@ -326,8 +326,7 @@ function receive(text) {
       addEntry(
         "gap",
         "gap",
-        `missed what was published from #${reply.from} to before #${reply.to}: ` +
-          `the server no longer has it`,
+        `missed everything from #${reply.from} to before #${reply.to}: no longer retained`,
         { channel: reply.channel },
       );
       scheduleRender();
