@@ -98,6 +98,8 @@ export class Hub {
   /** Local mode: the history. With a cluster: what this instance received (used while down). */
   readonly #history: ChannelHistory<OutgoingMessage>;
   readonly #own = new OwnPublishes();
+  /** Called with every published message (the dashboard's rate per channel). */
+  readonly #publishListeners = new Set<(message: OutgoingMessage) => void>();
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
@@ -269,6 +271,24 @@ export class Hub {
     return this.#sequences.msUntilRestartSafe();
   }
 
+  /**
+   * Calls `listener` with every message delivered from now on, once it has been fanned out;
+   * returns the function that stops it. For counters kept elsewhere (the dashboard's rates).
+   *
+   * @example
+   * ```ts
+   * import { Hub } from "./hub.ts";
+   * import { Logger } from "../util/logger.ts";
+   * const hub = new Hub({ logger: new Logger(), maxFrame: 1 << 20 });
+   * const stop = hub.onPublish((message) => console.log(message.channel, message.seq));
+   * stop();
+   * ```
+   */
+  onPublish(listener: (message: OutgoingMessage) => void): () => void {
+    this.#publishListeners.add(listener);
+    return () => this.#publishListeners.delete(listener);
+  }
+
   /** Drops retained messages past the age limit (call it now and then). */
   expireHistory(): void {
     this.#history.expire();
@@ -358,8 +378,12 @@ export class Hub {
       else if (delivery === "skipped") result.skipped++;
       else if (delivery === "cut-off") result.cutOff++;
     }
+    for (const listener of this.#publishListeners) listener(message);
     if (isOperators(message)) {
-      this.logger.info(`broadcast ${formatBytes(size)} to ${plural(result.delivered, "client")}`);
+      const what = message.channel === BROADCAST_CHANNEL
+        ? `broadcast ${formatBytes(size)}`
+        : `published ${formatBytes(size)} on ${message.channel}`;
+      this.logger.info(`${what} to ${plural(result.delivered, "client")}`);
       if (result.skipped > 0) {
         this.logger.error(
           `broadcast skipped for ${plural(result.skipped, "client")}: ` +

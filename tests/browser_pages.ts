@@ -8,55 +8,18 @@
  * `browser_test.ts` runs this file in a child `deno test --allow-all`; the rest of the suite
  * keeps its narrower permissions.
  */
-import type { Page } from "playwright-core";
 import { assert, assertEquals } from "./assert.ts";
-import { startTestServer, testCertsDir, TestClient, type TestServer, waitFor } from "./helpers.ts";
-import { launchBrowser, type TestBrowser } from "./browser.ts";
-
-const OUTPUT = new URL("../test-output/", import.meta.url).pathname;
-
-/** The leaf every server of this file serves, so the browser's pin holds for all of them. */
-async function fixedLeaf(): Promise<{ cert: string; key: string }> {
-  const certsDir = await testCertsDir();
-  const dir = await Deno.makeTempDir({ prefix: "tlspush-leaf-" });
-  await Deno.copyFile(`${certsDir}/server.pem`, `${dir}/server.pem`);
-  await Deno.copyFile(`${certsDir}/server-key.pem`, `${dir}/server-key.pem`);
-  return { cert: `${dir}/server.pem`, key: `${dir}/server-key.pem` };
-}
-
-/** Opens a page that records console errors and uncaught exceptions (CSP violations among them). */
-async function openPage(browser: TestBrowser, problems: string[]): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  return page;
-}
-
-/** Polls an asynchronous condition for at most 10 s. */
-async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function origin(server: TestServer): string {
-  return `https://localhost:${server.web!.address.port}`;
-}
-
-/** The texts of the client page's log entries of one kind (`in`, `out`, `status`). */
-function entries(page: Page, kind: string): Promise<string[]> {
-  return page.locator(`#log li.${kind} .text`).allTextContents();
-}
-
-async function waitForEntry(page: Page, kind: string, text: string): Promise<void> {
-  await page.locator(`#log li.${kind} .text`, { hasText: text }).first().waitFor({
-    timeout: 10_000,
-  });
-}
+import { startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { launchBrowser } from "./browser.ts";
+import {
+  entries,
+  fixedLeaf,
+  openPage,
+  origin,
+  OUTPUT,
+  until,
+  waitForEntry,
+} from "./browser_helpers.ts";
 
 Deno.test({
   name: "browser: client page, dashboard, tokens, HTML stays text, screenshots",
@@ -78,6 +41,10 @@ Deno.test({
             await page.inputValue("#url"),
             `wss://localhost:${server.web!.address.port}/ws`,
           );
+          // A plain / (an old bookmark) is v1, as it always was: no channels, plain echo.
+          assertEquals(await page.inputValue("#protocol"), "v1");
+          assert(await page.isHidden("#channels-card"));
+          assertEquals(new URL(page.url()).search, "");
           await page.fill("#message", "hello from the browser");
           await page.press("#message", "Enter");
           await waitForEntry(page, "in", "hello from the browser");
@@ -180,9 +147,10 @@ Deno.test({
             10_000,
             "the broadcast at the TLS client",
           );
-          await admin.locator("#broadcast-result", { hasText: "Sent to 3 clients." }).waitFor();
-          await new Promise((resolve) => setTimeout(resolve, 1200)); // one more chart point
-          await admin.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
+          await admin.locator("#broadcast-result", {
+            hasText: "Sent to 3 clients on broadcast as #",
+          })
+            .waitFor();
           await client.screenshot({ path: `${OUTPUT}client.png` });
           await client.close();
           await admin.close();

@@ -1,5 +1,5 @@
 /**
- * Runs the browser tests (`browser_pages.ts`) in a child `deno test --allow-all`: playwright-core
+ * Runs the browser tests (`browser_pages.ts`, `browser_v2_pages.ts`) in a child `deno test --allow-all`: playwright-core
  * reads `/proc` as it loads, which Deno permits only with every permission, and the rest of the
  * suite keeps its narrower ones. The child's report is shown indented.
  *
@@ -24,11 +24,11 @@ function installed(path: string): boolean {
 Deno.test({
   name: missing
     ? `browser tests (ignored: ${CHROMIUM} is not installed; apt-get install chromium)`
-    : "browser tests pass in headless Chromium (client page, dashboard, tokens, HTML as text)",
+    : "browser tests pass in headless Chromium (client page v1 and v2, dashboard, tokens, HTML as text)",
   ignore: missing,
   async fn() {
     const child = await new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", "tests/browser_pages.ts"],
+      args: ["test", "--allow-all", "tests/browser_pages.ts", "tests/browser_v2_pages.ts"],
       cwd: ROOT,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -82,3 +82,22 @@ Deno.test("peers are counted per transport and removed once", () => {
   hub.remove(a.peer);
   assertEquals([hub.size, hub.count("tcp")], [1, 1]);
 });
+
+Deno.test("onPublish sees every published message after its fan-out, until stopped", async () => {
+  const { hub } = hubWithLog();
+  const seen: [string, number | undefined][] = [];
+  const stop = hub.onPublish((message) => seen.push([message.channel, message.seq]));
+  const first = await hub.publish(new OutgoingMessage("a", { kind: "api" }, "news"));
+  await hub.publish(new OutgoingMessage("too large".repeat(200), { kind: "api" }, "news"));
+  stop();
+  await hub.publish(new OutgoingMessage("b", { kind: "api" }, "news"));
+  assertEquals(seen, [["news", first.seq]]); // a refused message is not published
+});
+
+Deno.test("an operator's message on another channel than broadcast is logged with its channel", async () => {
+  const { hub, lines } = hubWithLog();
+  await hub.publish(new OutgoingMessage("cpu 93%", { kind: "dashboard" }, "metrics/cpu"));
+  await hub.publish(new OutgoingMessage("hi", { kind: "dashboard" }));
+  assert(/published 7 B on metrics\/cpu to 0 clients$/.test(lines[0]), lines[0]);
+  assert(/broadcast 2 B to 0 clients$/.test(lines[1]), lines[1]);
+});

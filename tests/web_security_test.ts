@@ -72,6 +72,9 @@ Deno.test("/metrics speaks Prometheus text with the hub's counters", async () =>
       "tlspush_messages_sent_total 2",
       "tlspush_sent_bytes_total 7",
       "# TYPE tlspush_messages_received_total counter",
+      "tlspush_channels 1", // broadcast, of the v1 client
+      "tlspush_subscriptions 1",
+      "tlspush_retained_messages 0",
     ]
   ) {
     assert(text.split("\n").includes(line), `missing ${line} in\n${text}`);
@@ -88,6 +91,8 @@ Deno.test("pages and assets carry a strict CSP and no inline script or style", a
     ["/admin", "text/html"],
     ["/client.js", "text/javascript"],
     ["/admin.js", "text/javascript"],
+    ["/v2.js", "text/javascript"],
+    ["/subscriptions.js", "text/javascript"],
     ["/style.css", "text/css"],
     ["/uplot.js", "text/javascript"],
     ["/uplot.css", "text/css"],
@@ -170,9 +175,50 @@ Deno.test("the dashboard feed streams stats and log lines and broadcasts to ever
     5000,
     "the broadcast log line",
   );
-  await waitFor(() => messages.find((m) => m.type === "stats"), 5000, "a stats update");
+  const stats = await waitFor(
+    () => messages.find((m) => m.type === "stats" && m.stats.channels.retained === 1),
+    5000,
+    "a stats update",
+  );
+  assertEquals(stats.stats.channels.top[0].channel, "broadcast");
+  assertEquals(stats.stats.channels.top[0].subscribers, 1);
+
+  // On a channel: a v2 client subscribed to it gets it as MSG; the v1 client does not.
+  const v2 = await TestClient.connect(server, { alpn: ["tlspush/2"] });
+  await v2.send("SUB news");
+  await v2.waitForMessages(1);
+  feed.send(JSON.stringify({ type: "broadcast", text: "news for v2", channel: "news" }));
+  const ack = await waitFor(
+    () => messages.find((m) => m.type === "broadcast" && m.channel === "news"),
+    5000,
+    "the ack on news",
+  );
+  assertEquals(ack.clients, 1);
+  assertEquals((await v2.waitForMessages(2))[1], `MSG news ${ack.seq} news for v2`);
+  await waitFor(
+    () =>
+      messages.find((m) => m.type === "log" && /published 11 B on news to 1 client/.test(m.line)),
+    5000,
+    "the log line naming the channel",
+  );
+  for (const channel of ["no spaces", "", 7, "x".repeat(129)]) {
+    feed.send(JSON.stringify({ type: "broadcast", text: "nowhere", channel }));
+  }
+  await waitFor(
+    () =>
+      messages.filter((m) => m.type === "error" && /^not sent: channel names/.test(m.message))
+        .length === 4,
+    5000,
+    "four refusals of bad channel names",
+  );
+  assertEquals(tls.received, ["from the dashboard"]);
+  v2.close();
   feed.send("not json");
-  await waitFor(() => messages.find((m) => m.type === "error"), 5000, "an error reply");
+  await waitFor(
+    () => messages.find((m) => m.message === "unknown command"),
+    5000,
+    "an error reply",
+  );
 
   const closed = new Promise((resolve) => feed.onclose = resolve);
   feed.close();

@@ -1,11 +1,13 @@
 /**
  * The dashboard's live feed (`/admin/ws`): on connect the recent server log and a stats
- * snapshot, then a snapshot every second and each log line as it is written; the dashboard
- * sends back `{"type":"broadcast","text":...}` to push a message to every client.
+ * snapshot, then a snapshot every second (with each channel's message rate) and each log line
+ * as it is written; the dashboard sends back `{"type":"broadcast","text":...,"channel":...}` to
+ * publish a message on a channel (`broadcast`, what every v1 client gets, when left out).
  *
  * Server to dashboard, one JSON object per WebSocket message:
  * `{type:"hello", server, log: string[], stats}`, `{type:"stats", stats}`, `{type:"log", line}`,
- * `{type:"broadcast", clients}` (the answer to a broadcast) and `{type:"error", message}`.
+ * `{type:"broadcast", channel, seq, clients}` (the answer to a broadcast) and
+ * `{type:"error", message}`.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@
  */
 import type { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
+import { BROADCAST_CHANNEL, CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
+import { ChannelRates } from "./channel_rates.ts";
 import { takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
@@ -70,10 +74,13 @@ export class AdminFeed {
   readonly #history: string[] = [];
   readonly #unsubscribe: () => void;
   readonly #timer: ReturnType<typeof setInterval>;
+  /** Counted only while a dashboard is connected. */
+  readonly #rates: ChannelRates;
 
   /** Starts recording the log; pushes stats while a dashboard is connected. */
   constructor(config: AdminFeedConfig) {
     this.#config = config;
+    this.#rates = new ChannelRates(config.hub);
     this.#unsubscribe = config.hub.logger.subscribe((raw) => {
       const line = config.redact(raw);
       this.#history.push(line);
@@ -95,6 +102,7 @@ export class AdminFeed {
   attach(socket: WebSocket): void {
     socket.onopen = () => {
       this.#sockets.add(socket);
+      this.#rates.start();
       socket.send(JSON.stringify({
         type: "hello",
         server: this.#config.server,
@@ -104,13 +112,17 @@ export class AdminFeed {
     };
     socket.onmessage = (event) => this.#command(socket, event.data);
     socket.onerror = () => {};
-    socket.onclose = () => this.#sockets.delete(socket);
+    socket.onclose = () => {
+      this.#sockets.delete(socket);
+      if (this.#sockets.size === 0) this.#rates.stop();
+    };
   }
 
   /** Closes every dashboard connection and stops recording. */
   close(): void {
     clearInterval(this.#timer);
     this.#unsubscribe();
+    this.#rates.stop();
     for (const socket of this.#sockets) {
       try {
         socket.close(1001, "server shutting down");
@@ -122,11 +134,11 @@ export class AdminFeed {
   }
 
   #stats() {
-    return takeStats(this.#config.hub, this.#config.startedAt);
+    return takeStats(this.#config.hub, this.#config.startedAt, this.#rates.take());
   }
 
   #command(socket: WebSocket, data: unknown): void {
-    let command: { type?: unknown; text?: unknown };
+    let command: { type?: unknown; text?: unknown; channel?: unknown };
     try {
       command = typeof data === "string" ? JSON.parse(data) : {};
     } catch {
@@ -136,13 +148,18 @@ export class AdminFeed {
       reply(socket, { type: "error", message: "unknown command" });
       return;
     }
-    const message = new OutgoingMessage(command.text, { kind: "dashboard" });
+    const channel = command.channel ?? BROADCAST_CHANNEL;
+    if (typeof channel !== "string" || !isValidChannel(channel)) {
+      reply(socket, { type: "error", message: `not sent: ${CHANNEL_RULE}` });
+      return;
+    }
+    const message = new OutgoingMessage(command.text, { kind: "dashboard" }, channel);
     this.#config.hub.publish(message).then((result) => {
       reply(
         socket,
         result.refused
           ? { type: "error", message: `not sent: ${result.refused.reason}` }
-          : { type: "broadcast", clients: result.delivered },
+          : { type: "broadcast", channel, seq: result.seq, clients: result.delivered },
       );
     });
   }

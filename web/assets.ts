@@ -16,6 +16,8 @@ import clientHtml from "./pages/client.html" with { type: "text" };
 import clientJs from "./pages/client.js" with { type: "text" };
 import favicon from "./pages/favicon.svg" with { type: "text" };
 import styleCss from "./pages/style.css" with { type: "text" };
+import subscriptionsJs from "./pages/subscriptions.js" with { type: "text" };
+import v2Js from "./pages/v2.js" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 
@@ -69,6 +71,8 @@ export const ADMIN_PAGE: Asset = asset(HTML, adminHtml);
  */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/client.js", asset(JS, clientJs)],
+  ["/v2.js", asset(JS, v2Js)],
+  ["/subscriptions.js", asset(JS, subscriptionsJs)],
   ["/admin.js", asset(JS, adminJs)],
   ["/style.css", asset(CSS, styleCss)],
   ["/uplot.js", asset(JS, uplotJs)],

@@ -1,6 +1,8 @@
 /**
  * `/metrics` in the Prometheus text exposition format (version 0.0.4): the server's totals,
- * the clients connected by transport, and the bytes queued to them.
+ * the clients connected by transport, the bytes queued to them, and the channels as three
+ * totals (channels, subscriptions, retained messages). No metric is labelled by channel: a label
+ * per channel name would be a series per channel, without bound.
  *
  * @example
  * ```ts
@@ -76,6 +78,18 @@ export function renderMetrics(stats: ServerStats): string {
   ]);
   metric("tlspush_queued_bytes", "gauge", "Bytes waiting to be written to clients.", [
     ["", stats.queuedBytes],
+  ]);
+  metric("tlspush_channels", "gauge", "Channels with subscribers or retained messages.", [
+    ["", stats.channels.count],
+  ]);
+  metric(
+    "tlspush_subscriptions",
+    "gauge",
+    "Subscriptions over all channels (each v1 client is one, to broadcast).",
+    [["", stats.channels.subscriptions]],
+  );
+  metric("tlspush_retained_messages", "gauge", "Messages retained for replay, all channels.", [
+    ["", stats.channels.retained],
   ]);
   metric("tlspush_start_time_seconds", "gauge", "When the server started (Unix time).", [
     ["", stats.startedAt / 1000],

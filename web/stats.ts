@@ -1,7 +1,8 @@
 /**
- * A snapshot of the server's state for the dashboard and `/metrics`: totals since start, and
- * every connected client with its own counters. Both views read the same snapshot, so they
- * always agree.
+ * A snapshot of the server's state for the dashboard and `/metrics`: totals since start, every
+ * connected client with its own counters, and the channels (counts, and the busiest ones with
+ * their subscribers, retained history and message rate). Both views read the same snapshot, so
+ * they always agree.
  *
  * @example
  * ```ts
@@ -13,8 +14,41 @@
  * ```
  * @module
  */
-import type { Hub } from "../hub/hub.ts";
+import type { ChannelStats, Hub } from "../hub/hub.ts";
 import type { TrafficCounters, Transport } from "../hub/peer.ts";
+
+/**
+ * Most channels a snapshot lists one by one (the busiest): a dashboard gets a readable table and
+ * a bounded message every second, however many channels there are.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "../util/logger.ts";
+ * import { Hub } from "../hub/hub.ts";
+ * import { CHANNEL_ROWS, takeStats } from "./stats.ts";
+ * const stats = takeStats(new Hub({ logger: new Logger(), maxFrame: 1 << 20 }), new Date());
+ * stats.channels.top.length <= CHANNEL_ROWS; // true
+ * ```
+ */
+export const CHANNEL_ROWS = 100;
+
+/** One channel as the dashboard lists it. */
+export interface ChannelRow extends ChannelStats {
+  /** Messages published on it per second, lately (0 when not measured). */
+  rate: number;
+}
+
+/** The channels at one instant. */
+export interface ChannelSummary {
+  /** Channels with subscribers, retained messages or recent messages. */
+  count: number;
+  /** Subscriptions over every channel (each v1 client is one, to `broadcast`). */
+  subscriptions: number;
+  /** Messages retained for replay over every channel. */
+  retained: number;
+  /** The busiest channels (by rate, then subscribers, then name), at most {@link CHANNEL_ROWS}. */
+  top: ChannelRow[];
+}
 
 /** One connected client, as the dashboard lists it. */
 export interface PeerStats extends TrafficCounters {
@@ -46,10 +80,13 @@ export interface ServerStats {
   totals: TrafficCounters;
   /** Every connected client, oldest first. */
   peers: PeerStats[];
+  /** The channels. */
+  channels: ChannelSummary;
 }
 
 /**
- * Reads the hub's counters and peers now.
+ * Reads the hub's counters, peers and channels now; `rates` gives messages per second by
+ * channel (from `ChannelRates`; none for `/metrics`).
  *
  * @example
  * ```ts
@@ -61,7 +98,11 @@ export interface ServerStats {
  * stats.totals.messagesIn; // 0
  * ```
  */
-export function takeStats(hub: Hub, startedAt: Date): ServerStats {
+export function takeStats(
+  hub: Hub,
+  startedAt: Date,
+  rates: ReadonlyMap<string, number> = new Map(),
+): ServerStats {
   const byTransport: Record<Transport, number> = { tls: 0, tcp: 0, ws: 0 };
   const peers: PeerStats[] = [];
   let queuedBytes = 0;
@@ -86,5 +127,31 @@ export function takeStats(hub: Hub, startedAt: Date): ServerStats {
     queuedBytes,
     totals: { ...hub.totals },
     peers,
+    channels: summarizeChannels(hub.channels(), rates),
   };
+}
+
+function summarizeChannels(
+  channels: ChannelStats[],
+  rates: ReadonlyMap<string, number>,
+): ChannelSummary {
+  let subscriptions = 0;
+  let retained = 0;
+  const rows: ChannelRow[] = [];
+  const listed = new Set<string>();
+  for (const channel of channels) {
+    subscriptions += channel.subscribers;
+    retained += channel.retained;
+    listed.add(channel.channel);
+    rows.push({ ...channel, rate: rates.get(channel.channel) ?? 0 });
+  }
+  // A channel nobody subscribes to and that retains nothing (--history 0) still has a rate.
+  for (const [channel, rate] of rates) {
+    if (!listed.has(channel)) rows.push({ channel, subscribers: 0, retained: 0, rate });
+  }
+  rows.sort((a, b) =>
+    b.rate - a.rate || b.subscribers - a.subscribers ||
+    (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0)
+  );
+  return { count: rows.length, subscriptions, retained, top: rows.slice(0, CHANNEL_ROWS) };
 }

@@ -1,5 +1,6 @@
-// The operator dashboard of tlspush (served at /admin): live clients, a traffic chart (uPlot,
-// served by the server itself), the server log and a broadcast box, all fed by /admin/ws.
+// The operator dashboard of tlspush (served at /admin): live clients, the channels (subscribers,
+// retained history, messages/s), a traffic chart (uPlot, served by the server itself), the
+// server log and a box that sends a message on a channel, all fed by /admin/ws.
 // Everything shown is set with textContent: nothing from the server is parsed as HTML.
 
 const $ = (id) => document.getElementById(id);
@@ -161,6 +162,49 @@ function showStats(stats) {
     return row;
   });
   $("clients").tBodies[0].replaceChildren(...rows);
+  if (stats.channels) showChannels(stats.channels);
+}
+
+// --- channels ------------------------------------------------------------------------------
+function formatRate(rate) {
+  if (rate === 0) return "0";
+  return rate < 10 ? rate.toFixed(1) : formatCount(rate);
+}
+
+function showChannels(channels) {
+  $("channel-count").textContent = formatCount(channels.count);
+  $("channel-detail").textContent = `${formatCount(channels.retained)} retained`;
+  $("channel-detail").title = `${formatCount(channels.subscriptions)} subscriptions`;
+  $("channels-count").textContent = channels.count === 0
+    ? "none"
+    : channels.top.length < channels.count
+    ? `the busiest ${channels.top.length} of ${formatCount(channels.count)}`
+    : `${channels.count} channel${channels.count === 1 ? "" : "s"}`;
+  const rows = channels.top.map((channel) => {
+    const row = document.createElement("tr");
+    row.dataset.channel = channel.channel;
+    // The name picks the channel of the Send box.
+    const pick = document.createElement("button");
+    pick.type = "button";
+    pick.className = "link mono";
+    pick.title = "Send on this channel";
+    pick.textContent = channel.channel;
+    pick.addEventListener("click", () => {
+      $("broadcast-channel").value = channel.channel;
+      $("broadcast").focus();
+    });
+    cell(row, "").append(pick);
+    cell(row, formatCount(channel.subscribers), "num subscribers");
+    cell(row, formatCount(channel.retained), "num retained");
+    cell(row, formatRate(channel.rate), "num rate");
+    return row;
+  });
+  $("channels").tBodies[0].replaceChildren(...rows);
+  $("channel-names").replaceChildren(...channels.top.map((channel) => {
+    const option = document.createElement("option");
+    option.value = channel.channel;
+    return option;
+  }));
 }
 
 // --- log -----------------------------------------------------------------------------------
@@ -204,10 +248,12 @@ function connectFeed() {
     } else if (message.type === "log") {
       addLogLines([message.line]);
     } else if (message.type === "broadcast") {
-      $("broadcast-result").textContent = `Sent to ${message.clients} client` +
-        `${message.clients === 1 ? "" : "s"}.`;
+      showResult(
+        `Sent to ${message.clients} client${message.clients === 1 ? "" : "s"}` +
+          ` on ${message.channel} as #${message.seq}.`,
+      );
     } else if (message.type === "error") {
-      $("broadcast-result").textContent = message.message;
+      showResult(message.message, true);
     }
   });
   ws.addEventListener("close", () => {
@@ -233,11 +279,20 @@ async function retryFeed() {
   connectFeed();
 }
 
+function showResult(text, bad = false) {
+  const result = $("broadcast-result");
+  result.textContent = text;
+  result.classList.toggle("bad", bad);
+  result.classList.toggle("muted", !bad);
+}
+
 $("broadcast-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = $("broadcast");
   if (!feed || feed.readyState !== WebSocket.OPEN || input.value === "") return;
-  feed.send(JSON.stringify({ type: "broadcast", text: input.value }));
+  // An empty field means broadcast; the server checks any other name and says why it refuses one.
+  const channel = $("broadcast-channel").value.trim() || "broadcast";
+  feed.send(JSON.stringify({ type: "broadcast", text: input.value, channel }));
   input.value = "";
   input.focus();
 });
