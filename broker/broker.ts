@@ -14,149 +14,28 @@
  * ```
  * @module
  */
+import type {
+  ClusterCounters,
+  ClusterHistoryGap,
+  ClusterHistoryPage,
+  ClusterMessage,
+  InstanceInfo,
+  SeenInstance,
+} from "../hub/cluster.ts";
 
-/**
- * One message as every instance receives it from the broker.
- *
- * @example
- * ```ts
- * import type { BrokerMessage } from "./broker.ts";
- * const message: BrokerMessage = {
- *   channel: "metrics",
- *   seq: 1796197904150544,
- *   payload: new TextEncoder().encode("cpu 93%"),
- *   origin: "instance-a",
- * };
- * ```
- */
-export interface BrokerMessage {
-  /** The channel it was published on. */
-  readonly channel: string;
-  /**
-   * Its sequence number: strictly increasing within the channel, the same on every instance,
-   * never reused (also after the broker lost its data); not consecutive.
-   */
-  readonly seq: number;
-  /** The UTF-8 payload, as published. */
-  readonly payload: Uint8Array;
-  /** The id of the instance that published it (`BrokerOptions.instanceId`). */
-  readonly origin: string;
-}
+export type { InstanceInfo, SeenInstance };
 
-/**
- * A range of sequence numbers whose messages existed but are no longer retained (the `GAP`
- * of protocol v2): `[from, to)`.
- *
- * @example
- * ```ts
- * import type { HistoryGap } from "./broker.ts";
- * const gap: HistoryGap = { from: 10, to: 42 };
- * const line = `GAP metrics ${gap.from} ${gap.to}`;
- * ```
- */
-export interface HistoryGap {
-  /** The first number asked for. */
-  readonly from: number;
-  /** The first retained message at or after `from`, or `next` when there is none. */
-  readonly to: number;
-}
+/** One message as every instance receives it from the broker (see `hub/cluster.ts`). */
+export type BrokerMessage = ClusterMessage;
 
-/**
- * One page of a channel's retained messages, from `Broker.history`.
- *
- * @example
- * ```ts
- * import type { HistoryPage } from "./broker.ts";
- * function replay(channel: string, page: HistoryPage, send: (line: string) => void): void {
- *   send(`OK SUB ${channel} ${page.next}`);
- *   if (page.gap) send(`GAP ${channel} ${page.gap.from} ${page.gap.to}`);
- *   for (const message of page.messages) send(`MSG ${channel} ${message.seq} ...`);
- * }
- * ```
- */
-export interface HistoryPage {
-  /** Retained messages with `seq >= fromSeq`, in sequence order, at most `limit`. */
-  readonly messages: BrokerMessage[];
-  /** More retained messages follow the last one (ask again from its `seq + 1`). */
-  readonly more: boolean;
-  /**
-   * Messages at or after `fromSeq` that existed but are gone (trimmed by the history length or
-   * age); `null` when none were dropped.
-   */
-  readonly gap: HistoryGap | null;
-  /** The lowest sequence number a message published from now on can get. */
-  readonly next: number;
-  /**
-   * The broker's record of this channel is complete from this number on. Below it the broker
-   * lost its data (it was restarted empty, or the channel is new): messages numbered below
-   * `since` may have existed that no `gap` can report.
-   */
-  readonly since: number;
-}
+/** Messages of a channel that existed but are gone (see `hub/cluster.ts`). */
+export type HistoryGap = ClusterHistoryGap;
 
-/**
- * What an instance says about itself in its heartbeat through the broker.
- *
- * @example
- * ```ts
- * import type { InstanceInfo } from "./broker.ts";
- * const info: InstanceInfo = { id: "instance-a", clients: 1200, started: Date.now() };
- * ```
- */
-export interface InstanceInfo {
-  /** The instance id (the `origin` of its messages). */
-  readonly id: string;
-  /** How many clients it serves. */
-  readonly clients: number;
-  /** When it started, in ms since the Unix epoch. */
-  readonly started: number;
-}
+/** A page of a channel's history (see `hub/cluster.ts`). */
+export type HistoryPage = ClusterHistoryPage;
 
-/**
- * An instance seen through the broker, with when its last heartbeat was seen.
- *
- * @example
- * ```ts
- * import type { SeenInstance } from "./broker.ts";
- * function describe(instance: SeenInstance): string {
- *   return `${instance.id}: ${instance.clients} clients, seen ${Date.now() - instance.seen} ms ago`;
- * }
- * ```
- */
-export interface SeenInstance extends InstanceInfo {
-  /** When its last heartbeat was seen, in ms since the Unix epoch (this instance's clock). */
-  readonly seen: number;
-}
-
-/**
- * Counters for `/metrics`, since the broker object was created.
- *
- * @example
- * ```ts
- * import type { BrokerStats } from "./broker.ts";
- * function metrics(stats: BrokerStats): string {
- *   return `tlspush_broker_published_total ${stats.published}\n`;
- * }
- * ```
- */
-export interface BrokerStats {
-  /** Messages this instance published that the broker accepted. */
-  readonly published: number;
-  /** Publishes refused: broker down, too many in flight, timed out, or failed. */
-  readonly publishFailed: number;
-  /** Messages received from the broker (from every instance, this one included). */
-  readonly received: number;
-  /** Times the connection came back after being lost. */
-  readonly reconnects: number;
-  /**
-   * Messages this instance could not receive because the broker had trimmed them before it
-   * read them (it was away longer than the broker's delivery buffer), or lost them in a
-   * restart without data before this instance read them, where that can be known.
-   */
-  readonly missed: number;
-  /** Publishes sent and not yet answered. */
-  readonly inFlight: number;
-}
+/** Counters for `/metrics` (see `hub/cluster.ts`). */
+export type BrokerStats = ClusterCounters;
 
 /**
  * A cluster broker: one per server instance.
