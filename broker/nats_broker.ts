@@ -65,7 +65,7 @@ import {
 } from "./nats_subjects.ts";
 import { parseHeartbeat, PresenceTable } from "./presence_table.ts";
 import { PublishGate } from "./publish_gate.ts";
-import { reconnectDelay } from "./reconnect_delay.ts";
+import { reconnectDelay } from "../util/reconnect_delay.ts";
 import { streamBase } from "./stream_epoch.ts";
 import { withinDeadline } from "../util/deadline.ts";
 

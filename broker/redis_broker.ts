@@ -40,7 +40,7 @@ import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
 import { parseHeartbeat } from "./presence_table.ts";
 import { PublishGate } from "./publish_gate.ts";
-import { reconnectDelay } from "./reconnect_delay.ts";
+import { reconnectDelay } from "../util/reconnect_delay.ts";
 import { HEARTBEAT_SCRIPT, HISTORY_SCRIPT, PUBLISH_SCRIPT, scriptSha } from "./redis_scripts.ts";
 import { withinDeadline } from "../util/deadline.ts";
 

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { reconnectDelay } from "../util/reconnect_delay.ts";
 
 /**
  * First step of the backoff, in ms.
@@ -48,6 +49,5 @@ export function backoffDelay(
   baseMs: number = BACKOFF_BASE_MS,
   capMs: number = BACKOFF_CAP_MS,
 ): number {
-  const step = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * step);
+  return reconnectDelay(attempt, baseMs, capMs, random);
 }

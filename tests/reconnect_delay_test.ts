@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
-import { reconnectDelay } from "../broker/reconnect_delay.ts";
+import { reconnectDelay } from "../util/reconnect_delay.ts";
 
 Deno.test("reconnect delay: exponential, fully jittered, capped", () => {
   for (let attempt = 0; attempt < 40; attempt++) {

@@ -1,7 +1,7 @@
 /**
- * How long a broker waits before its next reconnect attempt: exponential backoff with full
- * jitter (a random delay between zero and the step), capped, so that the instances of a cluster
- * that lost the same broker do not all return at the same instant.
+ * How long to wait before the next reconnect attempt (the client to its server, a broker to its
+ * server): exponential backoff with full jitter (a random delay between zero and the step),
+ * capped, so that many peers that lost the same server do not all return at the same instant.
  *
  * @example
  * ```ts
