@@ -10,9 +10,8 @@
  * ```
  * @module
  */
+import { CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
 import { BrokerChannelError } from "./broker_errors.ts";
-
-const CHANNEL = /^[A-Za-z0-9_\-.:/]{1,128}$/;
 
 /**
  * Whether `name` is a valid channel name.
@@ -25,7 +24,7 @@ const CHANNEL = /^[A-Za-z0-9_\-.:/]{1,128}$/;
  * ```
  */
 export function isChannelName(name: string): boolean {
-  return CHANNEL.test(name);
+  return isValidChannel(name);
 }
 
 /**
@@ -38,9 +37,7 @@ export function isChannelName(name: string): boolean {
  * ```
  */
 export function assertChannelName(name: string): void {
-  if (!CHANNEL.test(name)) {
-    throw new BrokerChannelError(
-      `invalid channel name '${name.slice(0, 40)}': 1 to 128 of A-Z a-z 0-9 _ - . : /`,
-    );
+  if (!isValidChannel(name)) {
+    throw new BrokerChannelError(`invalid channel name '${name.slice(0, 40)}': ${CHANNEL_RULE}`);
   }
 }
