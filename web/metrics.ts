@@ -16,6 +16,7 @@
  * @module
  */
 import { TRANSPORTS } from "../hub/peer.ts";
+import type { ClusterStatus } from "../hub/cluster.ts";
 import type { ServerStats } from "./stats.ts";
 
 /**
@@ -34,7 +35,7 @@ import type { ServerStats } from "./stats.ts";
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /**
- * Renders `stats` as Prometheus text.
+ * Renders `stats` (and, with `--broker`, the cluster's `status`) as Prometheus text.
  *
  * @example
  * ```ts
@@ -46,7 +47,7 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
  * text.includes('tlspush_connected_clients{transport="ws"} 0'); // true
  * ```
  */
-export function renderMetrics(stats: ServerStats): string {
+export function renderMetrics(stats: ServerStats, cluster?: ClusterStatus): string {
   const lines: string[] = [];
   const metric = (
     name: string,
@@ -93,6 +94,49 @@ export function renderMetrics(stats: ServerStats): string {
   ]);
   metric("tlspush_start_time_seconds", "gauge", "When the server started (Unix time).", [
     ["", stats.startedAt / 1000],
+  ]);
+  metric("tlspush_broker_up", "gauge", "1 when the broker can publish cluster-wide.", [
+    ["", cluster?.up ? 1 : 0],
+  ]);
+  if (!cluster) return lines.join("\n") + "\n";
+  const count = (name: string, help: string, value: number) =>
+    metric(name, "counter", help, [["", value]]);
+  count(
+    "tlspush_broker_messages_published_total",
+    "Messages the broker accepted from this instance.",
+    cluster.published,
+  );
+  count(
+    "tlspush_broker_publish_failures_total",
+    "Publishes refused: broker down, overloaded, too slow.",
+    cluster.publishFailed,
+  );
+  count(
+    "tlspush_broker_messages_received_total",
+    "Messages received from the broker, from every instance.",
+    cluster.received,
+  );
+  count(
+    "tlspush_broker_reconnects_total",
+    "Times the broker connection came back.",
+    cluster.reconnects,
+  );
+  count(
+    "tlspush_broker_missed_total",
+    "Messages trimmed before this instance could read them.",
+    cluster.missed,
+  );
+  metric("tlspush_broker_publishes_in_flight", "gauge", "Publishes sent and not yet answered.", [
+    ["", cluster.inFlight],
+  ]);
+  lines.push(
+    "# HELP tlspush_broker_publish_seconds Time to publish through the broker.",
+    "# TYPE tlspush_broker_publish_seconds summary",
+    `tlspush_broker_publish_seconds_sum ${cluster.publishSeconds.sum}`,
+    `tlspush_broker_publish_seconds_count ${cluster.publishSeconds.count}`,
+  );
+  metric("tlspush_cluster_instances", "gauge", "Instances whose heartbeat was seen recently.", [
+    ["", cluster.instances.length],
   ]);
   return lines.join("\n") + "\n";
 }

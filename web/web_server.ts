@@ -41,7 +41,6 @@ import { withinDeadline } from "../util/deadline.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
-import { renderClusterMetrics } from "./cluster_metrics.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
@@ -160,8 +159,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        const text = renderMetrics(takeStats(hub, startedAt)) +
-          renderClusterMetrics(config.cluster?.());
+        const text = renderMetrics(takeStats(hub, startedAt), config.cluster?.());
         return respond(200, text, {
           "content-type": METRICS_CONTENT_TYPE,
         });
