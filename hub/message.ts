@@ -75,12 +75,7 @@ export class OutgoingMessage {
 
   /** The whole frame in `framing`; throws `UnframeableMessageError` for a newline in `line`. */
   frame(framing: Framing): Uint8Array {
-    let frame = this.#frames.get(framing);
-    if (!frame) {
-      frame = encodeFrame(this.payload, framing);
-      this.#frames.set(framing, frame);
-    }
-    return frame;
+    return framedOnce(this.#frames, this.payload, framing);
   }
 
   /** The v2 form, `MSG <channel> <seq> <data>` (once {@link seq} is set). */
@@ -95,11 +90,17 @@ export class OutgoingMessage {
 
   /** The v2 form as a whole frame in `framing`; throws like {@link frame}. */
   msgFrame(framing: Framing): Uint8Array {
-    let frame = this.#msgFrames.get(framing);
-    if (!frame) {
-      frame = encodeFrame(this.msg, framing);
-      this.#msgFrames.set(framing, frame);
-    }
-    return frame;
+    return framedOnce(this.#msgFrames, this.msg, framing);
   }
+}
+
+/** `payload` framed in `framing`, encoded on first use and kept in `cache`. */
+function framedOnce(
+  cache: Map<Framing, Uint8Array>,
+  payload: Uint8Array,
+  framing: Framing,
+): Uint8Array {
+  let frame = cache.get(framing);
+  if (!frame) cache.set(framing, frame = encodeFrame(payload, framing));
+  return frame;
 }

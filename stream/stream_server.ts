@@ -81,13 +81,13 @@ export class StreamServer {
     const previous = this.#listener;
     this.#listener = next;
     this.#accept(next);
-    closeListener(previous);
+    closeQuietly(previous);
   }
 
   /** Stops accepting, flushes every client's queue (for at most `drainMs`), closes everything. */
   async shutdown(drainMs: number): Promise<void> {
     this.#stopping = true;
-    closeListener(this.#listener);
+    closeQuietly(this.#listener);
     await Promise.all(this.#loops);
     await Promise.all([...this.#peers.keys()].map((peer) => peer.shutdown(drainMs)));
     await Promise.all(this.#peers.values());
@@ -126,13 +126,5 @@ export class StreamServer {
         }),
       );
     }
-  }
-}
-
-function closeListener(listener: StreamListener): void {
-  try {
-    listener.close();
-  } catch {
-    // closed already
   }
 }

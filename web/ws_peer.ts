@@ -24,7 +24,7 @@ import type { OutgoingMessage } from "../hub/message.ts";
 import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
 import { decodeUtf8, encodeUtf8, utf8Length } from "../protocol/utf8.ts";
 import { withinDeadline } from "../util/deadline.ts";
-import { formatAddress } from "../util/net.ts";
+import { closeWebSocketQuietly, formatAddress } from "../util/net.ts";
 
 /**
  * WebSocket close codes used here (RFC 6455, section 7.4.1).
@@ -142,11 +142,7 @@ export class WebSocketPeer extends PeerCore {
 
   protected async disconnect(kind: CloseKind, _clean: boolean): Promise<void> {
     const [code, reason] = this.#closeFrame(kind);
-    try {
-      if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(code, reason);
-    } catch {
-      // closed already
-    }
+    closeWebSocketQuietly(this.#socket, code, reason);
     // A client that has stopped reading may never answer; Deno's keep-alive pings drop it then.
     await withinDeadline(this.closed, CLOSE_WAIT_MS);
   }
