@@ -411,7 +411,7 @@ export class Hub {
   }
 
   #lastSeen(channel: string): number {
-    const { messages } = this.#history.replayFrom(channel, MAX_SEQUENCE, MAX_SEQUENCE);
+    const { messages } = this.#history.replayFrom(channel, 0, MAX_SEQUENCE);
     return messages.at(-1)?.seq ?? -1;
   }
 
