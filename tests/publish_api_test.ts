@@ -98,6 +98,7 @@ Deno.test(
         400,
         "bad-channel",
       ],
+      ["/api/publish/batch", { body: '[{"channel": null, "data": "x"}]' }, 400, "bad-channel"],
       [
         "/api/publish/batch",
         { body: JSON.stringify(["fine", "y".repeat(1025)]) },

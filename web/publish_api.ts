@@ -175,14 +175,17 @@ export class PublishApi {
     const encoder = new TextEncoder();
     return parsed.map((entry, index) => {
       const item = typeof entry === "string" ? { channel, data: entry } : entry;
-      if (typeof item?.data !== "string" || (item.channel ?? channel) === null) {
+      if (typeof item?.data !== "string") {
         throw new ApiError(
           400,
           "bad-command",
           `message ${index}: a text, or {"channel", "data"} with a text`,
         );
       }
-      const name = typeof item.channel === "string" ? item.channel : channel;
+      if (item.channel !== undefined && typeof item.channel !== "string") {
+        throw new ApiError(400, "bad-channel", `message ${index}: the channel must be a text`);
+      }
+      const name = item.channel ?? channel;
       checkChannel(name, index);
       const payload = encoder.encode(item.data);
       if (payload.length > maxFrame) {
