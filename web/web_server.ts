@@ -198,6 +198,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     startedAt,
     server: config.server,
     redact: (line) => line.replaceAll(token, "<admin token>"),
+    cluster: config.cluster,
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
 
