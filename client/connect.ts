@@ -42,6 +42,8 @@ export interface ConnectOptions {
   plain?: boolean;
   /** Most ms connecting and the TLS handshake may take together (default 10 s). */
   timeoutMs?: number;
+  /** ALPN protocol ids to offer (protocol v2 offers `tlspush/2`); none by default. */
+  alpnProtocols?: string[];
 }
 
 /**
@@ -132,7 +134,7 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
     if (options.plain) return tcp;
     let tls: Deno.TlsConn;
     try {
-      tls = await Deno.startTls(tcp, { hostname, caCerts });
+      tls = await Deno.startTls(tcp, { hostname, caCerts, alpnProtocols: options.alpnProtocols });
     } catch (error) {
       closeQuietly(tcp); // startTls may have taken it over already
       throw new UntrustedServerError(

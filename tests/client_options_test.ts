@@ -67,3 +67,27 @@ Deno.test("bad values are usage errors that say what is wrong", () => {
     assertEquals(pattern.test(error.message), true, `${args.join(" ")}: ${error.message}`);
   }
 });
+
+Deno.test("--channel, --pub and --print-channel: v2, and the combinations that make no sense", () => {
+  const listening = parseClientArgs(["--channel", "a", "--channel", "b", "--channel", "a"])!;
+  assertEquals([listening.channels, listening.mode], [["a", "b"], "listen"]);
+  const publishing = parseClientArgs(["--pub", "metrics", "--send", "cpu 93%"])!;
+  assertEquals([publishing.publishTo, publishing.mode, publishing.channels], [
+    "metrics",
+    "send",
+    [],
+  ]);
+  const typed = parseClientArgs(["--pub", "chat", "--channel", "chat", "--print-channel"])!;
+  assertEquals([typed.mode, typed.printChannel], ["interactive", true]);
+  for (
+    const [args, message] of [
+      [["--channel", "no spaces"], "invalid channel 'no spaces'"],
+      [["--pub", ""], "invalid channel ''"],
+      [["--channel", "a", "--send", "x"], "--send with --channel needs --pub NAME"],
+      [["--print-channel"], "--print-channel needs --channel"],
+      [["--pub", "a", "--listen"], "--pub and --listen exclude each other"],
+    ] as const
+  ) {
+    assertThrows(() => parseClientArgs([...args]), UsageError, message, args.join(" "));
+  }
+});
