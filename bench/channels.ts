@@ -19,7 +19,6 @@
  */
 import { parseArgs } from "node:util";
 import {
-  type BenchCa,
   connectClients,
   type CountingClient,
   makeCa,
