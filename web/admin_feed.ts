@@ -30,7 +30,7 @@ import type { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { BROADCAST_CHANNEL, CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
 import { ChannelRates } from "./channel_rates.ts";
-import { takeStats } from "./stats.ts";
+import { type CertificateExpiry, takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
 export interface AdminFeedConfig {
@@ -44,6 +44,8 @@ export interface AdminFeedConfig {
   redact(line: string): string;
   /** How often stats are pushed, in ms (default 1000). */
   intervalMs?: number;
+  /** The certificate of each TLS listener, for the dashboard. */
+  certificates?: () => CertificateExpiry[];
 }
 
 /** Log lines a dashboard gets when it connects. */
@@ -134,7 +136,8 @@ export class AdminFeed {
   }
 
   #stats() {
-    return takeStats(this.#config.hub, this.#config.startedAt, this.#rates.take());
+    const { hub, startedAt, certificates } = this.#config;
+    return takeStats(hub, startedAt, this.#rates.take(), certificates?.());
   }
 
   #command(socket: WebSocket, data: unknown): void {

@@ -38,6 +38,7 @@ import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import { reusePortAvailable } from "../util/reuseport_steering.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
@@ -45,7 +46,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
 import { SecretToken } from "./secret_token.ts";
-import { takeStats } from "./stats.ts";
+import { type CertificateExpiry, takeStats } from "./stats.ts";
 import { WebSocketPeer } from "./ws_peer.ts";
 
 /** What the web endpoint needs from the server. */
@@ -68,6 +69,8 @@ export interface WebServerConfig {
   cluster?: () => ClusterStatus;
   /** One line naming the server, for the dashboard header. */
   server: string;
+  /** The certificate of each TLS listener, for `/metrics` and the dashboard. */
+  certificates?: () => CertificateExpiry[];
 }
 
 /** A running web endpoint. */
@@ -80,6 +83,11 @@ export interface WebServer {
   readonly auth: AdminAuth;
   /** Whether `/api/publish` is on (a publish token was given). */
   readonly publishing: boolean;
+  /**
+   * Serves `tls` to new connections (a second server on the same port takes over); open ones,
+   * WebSockets included, are not touched.
+   */
+  useCertificate(tls: { cert: string; key: string }): Promise<void>;
   /** Stops accepting, closes WebSocket clients (flushing for at most `drainMs`) and dashboards. */
   shutdown(drainMs: number): Promise<void>;
 }
@@ -159,7 +167,10 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        const text = renderMetrics(takeStats(hub, startedAt), config.cluster?.());
+        const text = renderMetrics(
+          takeStats(hub, startedAt, undefined, config.certificates?.()),
+          config.cluster?.(),
+        );
         return respond(200, text, {
           "content-type": METRICS_CONTENT_TYPE,
         });
@@ -179,24 +190,31 @@ export function startWebServer(config: WebServerConfig): WebServer {
     return respond(404, "not found\n");
   };
 
-  const server = bind(config.hostname, config.port, (hostname) =>
-    Deno.serve({
-      hostname,
-      port: config.port,
-      ...config.tls,
-      onListen: () => {},
-      onError: (error) => {
-        logger.error(`web request failed: ${describeError(error)}`);
-        return respond(500, "internal error\n");
-      },
-    }, handler), "--ws-port");
+  // One function (re)starts serving with a certificate: a reload binds a second server beside
+  // the first (a shared port) and then shuts the first down; upgraded WebSockets stay.
+  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"]) =>
+    bind(hostname, port, (hostname) =>
+      Deno.serve({
+        hostname,
+        port,
+        ...tls,
+        ...(reusePortAvailable() ? { reusePort: true } : {}),
+        onListen: () => {},
+        onError: (error) => {
+          logger.error(`web request failed: ${describeError(error)}`);
+          return respond(500, "internal error\n");
+        },
+      }, handler), "--ws-port");
+  let server = listen(config.hostname, config.port, config.tls);
   const address = server.addr;
+  const retired: Promise<void>[] = [];
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
   const feed = new AdminFeed({
     hub,
     startedAt,
     server: config.server,
+    certificates: config.certificates,
     redact: (line) => line.replaceAll(token, "<admin token>"),
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
@@ -207,17 +225,29 @@ export function startWebServer(config: WebServerConfig): WebServer {
     origin,
     auth,
     publishing: publishApi.enabled,
+    async useCertificate(tls: { cert: string; key: string }): Promise<void> {
+      if (stopping || !secure) return;
+      const previous = server;
+      server = listen(address.hostname, address.port, tls);
+      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
+      const stopped = previous.shutdown(); // open requests finish on the old certificate
+      retired.push(stopped);
+      await withinDeadline(stopped, 2000);
+    },
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
         feed.close();
         await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
-        await withinDeadline(stopped, 2000);
+        await withinDeadline(Promise.all([stopped, ...retired]), 2000);
       })();
       return stopping;
     },
   };
 }
+
+/** How long the replaced server accepts what already waits for it (see stream_server.ts). */
+const HAND_OVER_MS = 50;
 
 /** Scripts and styles from this server only; no inline script, no plugins, no framing. */
 const BASE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
