@@ -69,7 +69,7 @@ export class StreamSession implements Session {
 
   /** Connects and completes the TLS handshake. */
   async connect(): Promise<string> {
-    const { hostname, port, plain, connectTimeoutMs } = this.#config;
+    const { hostname, port, plain, connectTimeoutMs, cert, key } = this.#config;
     const caFile = this.#caFile;
     this.#conn = await connectToServer({
       hostname,
@@ -77,9 +77,12 @@ export class StreamSession implements Session {
       plain,
       caFile,
       timeoutMs: connectTimeoutMs,
+      certFile: cert,
+      keyFile: key,
     });
+    const as = cert === undefined ? "" : `, as ${cert}`;
     return `connected to ${this.#where}` +
-      (plain ? " (plain TCP, not encrypted)" : ` (TLS, trusting ${caFile ?? "system roots"})`);
+      (plain ? " (plain TCP, not encrypted)" : ` (TLS, trusting ${caFile ?? "system roots"}${as})`);
   }
 
   /** Closes the connection at once. */

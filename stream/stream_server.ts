@@ -27,6 +27,7 @@ import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { describeError } from "../util/errors.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
+import { reusePortAvailable } from "../util/reuseport_steering.ts";
 import type { ListenerCertificate, StreamListener } from "./listener.ts";
 import { StreamPeer, type StreamPeerOptions } from "./stream_peer.ts";
 
@@ -110,7 +111,12 @@ export class StreamServer {
   ): Promise<void> {
     if (this.#stopping) return;
     if (this.#listener.useCertificate) return this.#listener.useCertificate(tls);
-    await this.replaceListener(await reopen(tls));
+    if (reusePortAvailable()) return await this.replaceListener(await reopen(tls));
+    // No shared port here: close, then bind again (connections are refused for a moment).
+    const previous = this.#listener;
+    closeQuietly(previous);
+    this.#listener = await rebind(() => reopen(tls));
+    this.#accept(this.#listener);
   }
 
   /** Stops accepting, flushes every client's queue (for at most `drainMs`), closes everything. */
@@ -155,6 +161,20 @@ export class StreamServer {
           slot.release();
         }),
       );
+    }
+  }
+}
+
+/** Binds again a port just closed: the kernel may take a moment to let it go. */
+async function rebind(
+  open: () => StreamListener | Promise<StreamListener>,
+): Promise<StreamListener> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }

@@ -228,6 +228,12 @@ export function startWebServer(config: WebServerConfig): WebServer {
     async useCertificate(tls: { cert: string; key: string }): Promise<void> {
       if (stopping || !secure) return;
       const previous = server;
+      if (!reusePortAvailable()) {
+        // No shared port here: stop, then bind again (refusing connections for a moment).
+        await withinDeadline(previous.shutdown(), 2000);
+        server = listen(address.hostname, address.port, tls);
+        return;
+      }
       server = listen(address.hostname, address.port, tls);
       await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
       const stopped = previous.shutdown(); // open requests finish on the old certificate
