@@ -169,7 +169,6 @@ async function serve(
         certificates,
       })
       : undefined;
-    if (web && certificate) steering.steerToNewest(web.address.port);
   } catch (error) {
     listener.close();
     throw error;

@@ -64,8 +64,6 @@ export class ReusePortSteering {
   readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
   /** Why steering is not possible here, if it is not. */
   readonly unavailableReason: string | undefined;
-  readonly #program = new Uint8Array(16);
-  readonly #filter = new Uint8Array(8);
 
   /** Loads libc when the platform and permissions allow it. */
   constructor() {
@@ -79,15 +77,6 @@ export class ReusePortSteering {
       this.unavailableReason = `steering connections needs --allow-ffi (${(error as Error).name})`;
       return;
     }
-    // One instruction: return index 1 of the group. Past the last socket (only one left), the
-    // kernel falls back to its hash, which then has a single choice.
-    const filter = new DataView(this.#filter.buffer);
-    filter.setUint16(0, BPF_RET_K, true);
-    filter.setUint32(4, 1, true);
-    const program = new DataView(this.#program.buffer);
-    program.setUint16(0, 1, true);
-    const pointer = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#filter));
-    program.setBigUint64(8, BigInt(pointer), true);
   }
 
   /** Whether {@link steerToNewest} can work here. */
@@ -96,21 +85,32 @@ export class ReusePortSteering {
   }
 
   /**
-   * Attaches the program to the group listening on `port`; the next socket to join gets every
-   * new connection. Returns whether it was attached.
+   * Attaches the program to the group listening on `port`; the next socket to join (index 1)
+   * gets every new connection. Returns whether it was attached.
    */
   steerToNewest(port: number): boolean {
+    return this.steerTo(port, 1);
+  }
+
+  /**
+   * Sends every new connection on `port` to the socket at `index` of its group (the order they
+   * joined in; a socket that leaves is replaced by the last one). Returns whether it worked.
+   */
+  steerTo(port: number, index: number): boolean {
     const libc = this.#libc;
     if (!libc) return false;
     const fd = this.#listeningSocket(libc, port);
     if (fd === undefined) return false;
-    return libc.symbols.setsockopt(
-      fd,
-      SOL_SOCKET,
-      SO_ATTACH_REUSEPORT_CBPF,
-      this.#program,
-      this.#program.length,
-    ) === 0;
+    // One instruction: return `index`. Past the last socket the kernel falls back to its hash.
+    const filter = new Uint8Array(8);
+    const instruction = new DataView(filter.buffer);
+    instruction.setUint16(0, BPF_RET_K, true);
+    instruction.setUint32(4, index, true);
+    const program = new Uint8Array(16);
+    const header = new DataView(program.buffer);
+    header.setUint16(0, 1, true);
+    header.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(filter))), true);
+    return libc.symbols.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, program, 16) === 0;
   }
 
   /** A descriptor bound to `port` with no peer: a listening socket of the group. */
@@ -135,5 +135,53 @@ export class ReusePortSteering {
       if (libc.symbols.getpeername(fd, address, lengthBytes) !== 0) return fd;
     }
     return undefined;
+  }
+}
+
+/**
+ * The sockets of one port's reuseport group, in the kernel's order, so that new connections can
+ * go to the newest while older ones stay open (a web server kept for its WebSockets).
+ *
+ * @example
+ * ```ts
+ * import { ReusePortGroup, ReusePortSteering } from "./reuseport_steering.ts";
+ * const group = new ReusePortGroup(9003, new ReusePortSteering());
+ * const first = {}, second = {};
+ * group.joined(first);
+ * group.joined(second); // new connections: to second
+ * group.left(first);
+ * ```
+ */
+export class ReusePortGroup {
+  readonly #port: number;
+  readonly #steering: ReusePortSteering;
+  readonly #members: object[] = [];
+  #newest: object | undefined;
+
+  /** The group of `port`, steered with `steering`. */
+  constructor(port: number, steering: ReusePortSteering) {
+    this.#port = port;
+    this.#steering = steering;
+  }
+
+  /** A socket was bound: it is the newest and gets the new connections. */
+  joined(member: object): void {
+    this.#members.push(member);
+    this.#newest = member;
+    this.#steer();
+  }
+
+  /** A socket was closed: the kernel moves the last one into its place. */
+  left(member: object): void {
+    const index = this.#members.indexOf(member);
+    if (index < 0) return;
+    const last = this.#members.pop()!;
+    if (index < this.#members.length) this.#members[index] = last;
+    this.#steer();
+  }
+
+  #steer(): void {
+    const index = this.#newest === undefined ? -1 : this.#members.indexOf(this.#newest);
+    if (index >= 0 && this.#members.length > 1) this.#steering.steerTo(this.#port, index);
   }
 }

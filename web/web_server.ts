@@ -38,7 +38,11 @@ import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
-import { reusePortAvailable } from "../util/reuseport_steering.ts";
+import {
+  reusePortAvailable,
+  ReusePortGroup,
+  ReusePortSteering,
+} from "../util/reuseport_steering.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
@@ -123,7 +127,11 @@ export function startWebServer(config: WebServerConfig): WebServer {
     hub,
     token: config.publishToken === undefined ? undefined : new SecretToken(config.publishToken),
   });
-  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+  const handler = (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    generation: Generation,
+  ): Response | Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
     if (PUBLISH_PATHS.has(path)) return publishApi.handle(request);
@@ -145,9 +153,11 @@ export function startWebServer(config: WebServerConfig): WebServer {
       );
       const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2);
       peers.add(peer);
+      generation.sockets++;
       peer.closed.then(() => {
         peers.delete(peer);
         slot.release();
+        if (--generation.sockets === 0) generation.idle?.();
       });
       return response;
     }
@@ -191,9 +201,11 @@ export function startWebServer(config: WebServerConfig): WebServer {
   };
 
   // One function (re)starts serving with a certificate: a reload binds a second server beside
-  // the first (a shared port) and then shuts the first down; upgraded WebSockets stay.
-  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"]) =>
-    bind(hostname, port, (hostname) =>
+  // the first (a shared port, new connections steered to the newest) and shuts the first down
+  // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
+  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"]) => {
+    const generation: Generation = { sockets: 0 };
+    const server = bind(hostname, port, (hostname) =>
       Deno.serve({
         hostname,
         port,
@@ -204,9 +216,13 @@ export function startWebServer(config: WebServerConfig): WebServer {
           logger.error(`web request failed: ${describeError(error)}`);
           return respond(500, "internal error\n");
         },
-      }, handler), "--ws-port");
+      }, (request, info) => handler(request, info, generation)), "--ws-port");
+    return Object.assign(server, { generation });
+  };
   let server = listen(config.hostname, config.port, config.tls);
   const address = server.addr;
+  const group = new ReusePortGroup(address.port, new ReusePortSteering());
+  group.joined(server);
   const retired: Promise<void>[] = [];
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
@@ -235,10 +251,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return;
       }
       server = listen(address.hostname, address.port, tls);
-      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
-      const stopped = previous.shutdown(); // open requests finish on the old certificate
+      group.joined(server);
+      const idle = Promise.withResolvers<void>();
+      previous.generation.idle = idle.resolve;
+      if (previous.generation.sockets === 0) idle.resolve();
+      // Open requests finish on the old certificate; its WebSockets stay until they close.
+      const stopped = idle.promise.then(() => previous.shutdown()).then(() => group.left(previous));
       retired.push(stopped);
-      await withinDeadline(stopped, 2000);
+      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
     },
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
@@ -250,6 +270,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
       return stopping;
     },
   };
+}
+
+/** The connections one of the (re)started servers holds that its shutdown would cut. */
+interface Generation {
+  /** Its open WebSockets. */
+  sockets: number;
+  /** Called when the last one closes, once the server is replaced. */
+  idle?: () => void;
 }
 
 /** How long the replaced server accepts what already waits for it (see stream_server.ts). */
