@@ -122,9 +122,11 @@ export async function openNodeTlsListener(options: NodeTlsListenOptions): Promis
     } else accepted.push(conn);
   });
   server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
-    const address = formatAddress(
-      { transport: "tcp", hostname: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 },
-    );
+    // Before the handshake the address is only on the raw socket underneath (in Deno).
+    const raw = socket as unknown as { _parent?: { remoteAddress?: string; remotePort?: number } };
+    const hostname = socket.remoteAddress ?? raw._parent?.remoteAddress ?? "?";
+    const port = socket.remotePort ?? raw._parent?.remotePort ?? 0;
+    const address = formatAddress({ transport: "tcp", hostname, port });
     options.onRefused(address, refusal(error));
   });
   const addr = await new Promise<Deno.NetAddr>((resolve, reject) => {
@@ -172,6 +174,10 @@ function refusal(error: Error & { code?: string }): string {
     return `client certificate not signed by --client-ca (${message})`;
   }
   if (/Expired|NotValidYet/i.test(message)) return `client certificate expired (${message})`;
+  // Deno's node:tls reports a refused certificate chain only as the connection ending.
+  if (/socket hang up|ECONNRESET/i.test(message)) {
+    return "client certificate refused (not signed by --client-ca, or expired)";
+  }
   return `TLS handshake failed: ${message}`;
 }
 
