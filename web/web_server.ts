@@ -232,6 +232,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     server: config.server,
     certificates: config.certificates,
     redact: (line) => line.replaceAll(token, "<admin token>"),
+    cluster: config.cluster,
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
 
