@@ -13,7 +13,7 @@
  */
 import { connectToServer } from "../client/connect.ts";
 import { encodeFrame } from "../protocol/framing.ts";
-import { startServer } from "../server/start_server.ts";
+import { type RunningServer, startServer } from "../server/start_server.ts";
 import { SERVER_DEFAULTS } from "../server/config.ts";
 import { ensureCertificates, issueClientCertificate } from "../tls/certificates.ts";
 import { Logger } from "../util/logger.ts";
@@ -38,8 +38,9 @@ async function echoOnce(conn: Deno.Conn, frame: Uint8Array): Promise<void> {
   }
 }
 
-async function measure(mtls: boolean): Promise<void> {
-  const server = await startServer({
+/** A quiet server on a free port, with client certificates required when `mtls`. */
+function quietServer(mtls: boolean): Promise<RunningServer> {
+  return startServer({
     ...SERVER_DEFAULTS,
     hostname: "127.0.0.1",
     port: 0,
@@ -48,6 +49,10 @@ async function measure(mtls: boolean): Promise<void> {
     clientCa: mtls ? caFile : undefined,
     maxConnections: 0,
   }, new Logger({ write: () => {} }));
+}
+
+async function measure(mtls: boolean): Promise<void> {
+  const server = await quietServer(mtls);
   const port = server.address.port;
   const connect = () =>
     connectToServer({
@@ -83,14 +88,7 @@ async function measure(mtls: boolean): Promise<void> {
 
 /** First exchange with a client certificate: Deno.connectTls (Nagle on) vs node:tls. */
 async function firstExchange(): Promise<void> {
-  const server = await startServer({
-    ...SERVER_DEFAULTS,
-    hostname: "127.0.0.1",
-    port: 0,
-    ws: false,
-    certsDir: dir,
-    clientCa: caFile,
-  }, new Logger({ write: () => {} }));
+  const server = await quietServer(true);
   const port = server.address.port;
   const [ca, cert, key] = await Promise.all(
     [caFile, client.certPath, client.keyPath].map((path) => Deno.readTextFile(path)),
