@@ -128,7 +128,7 @@ async function serve(
   // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
   const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
     clientCa === undefined || tls === undefined
-      ? openListener({ hostname, port, tls })
+      ? openListener({ hostname, port, tls, handOver: port === address?.port })
       : openNodeTlsListener({
         hostname,
         port,
@@ -140,8 +140,9 @@ async function serve(
             `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
           ),
       });
+  let address: Deno.NetAddr | undefined;
   const listener: StreamListener = await open(options.hostname, options.port, certificate);
-  const address = listener.addr;
+  address = listener.addr;
   // A reload binds the next listener beside the current one; new connections go to the newest.
   const steering = new ReusePortSteering();
   if (certificate) steering.steerToNewest(address.port);
@@ -203,7 +204,7 @@ async function serve(
   keeper?.onChange(async (next) => {
     // Each port on its own: a failure on one is logged and the other still changes.
     await Promise.all([
-      stream.useCertificate(next, (tls) => open(address.hostname, address.port, tls)).then(
+      stream.useCertificate(next, (tls) => open(address!.hostname, address!.port, tls)).then(
         () => served.tls = next.notAfter,
         (error) => logger.error(`TLS port kept its certificate: ${describeError(error)}`),
       ),

@@ -14,7 +14,7 @@
  */
 import { ALPN_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
-import { reusePortAvailable } from "../util/reuseport_steering.ts";
+import { claimPort, reusePortAvailable } from "../util/reuseport_steering.ts";
 
 /** A source of accepted connections. */
 export interface StreamListener {
@@ -49,6 +49,8 @@ export interface ListenOptions {
   tls?: ListenerCertificate;
   /** Names the port in error messages, e.g. `--ws-port`. */
   flag?: string;
+  /** A reload's listener, beside the current one on its port (else: the port must be free). */
+  handOver?: boolean;
 }
 
 /**
@@ -64,10 +66,11 @@ export interface ListenOptions {
  * ```
  */
 export function openListener(options: ListenOptions): StreamListener {
-  const { port, tls } = options;
+  const { tls } = options;
   // A port shared (where it can be) lets a reload bind the next listener beside this one.
   const reusePort = reusePortAvailable() ? { reusePort: true } : {};
-  return bind(options.hostname, port, (hostname) => {
+  return bind(options.hostname, options.port, (hostname) => {
+    const port = options.handOver ? options.port : claimPort(hostname, options.port);
     if (!tls) {
       return Deno.listen({ hostname, port, ...reusePort }) as Deno.Listener<
         Deno.Conn,

@@ -51,6 +51,26 @@ export function reusePortAvailable(): boolean {
 }
 
 /**
+ * Checks that nobody else listens on `port` (a shared port would let a second server start on
+ * it): binds it alone for a moment and returns the port bound (the real one when 0 was asked).
+ * Throws what `Deno.listen` throws (`AddrInUse`).
+ *
+ * @example
+ * ```ts
+ * import { claimPort } from "./reuseport_steering.ts";
+ * const port = claimPort("127.0.0.1", 0);
+ * Deno.listen({ hostname: "127.0.0.1", port, reusePort: true });
+ * ```
+ */
+export function claimPort(hostname: string, port: number): number {
+  if (!reusePortAvailable()) return port;
+  const probe = Deno.listen({ hostname, port });
+  const bound = probe.addr.port;
+  probe.close();
+  return bound;
+}
+
+/**
  * Steers a reuseport group's new connections to the socket that joined it last.
  *
  * @example

@@ -39,6 +39,7 @@ import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import {
+  claimPort,
   reusePortAvailable,
   ReusePortGroup,
   ReusePortSteering,
@@ -203,12 +204,12 @@ export function startWebServer(config: WebServerConfig): WebServer {
   // One function (re)starts serving with a certificate: a reload binds a second server beside
   // the first (a shared port, new connections steered to the newest) and shuts the first down
   // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
-  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"]) => {
+  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"], first = false) => {
     const generation: Generation = { sockets: 0 };
     const server = bind(hostname, port, (hostname) =>
       Deno.serve({
         hostname,
-        port,
+        port: first ? claimPort(hostname, port) : port,
         ...tls,
         ...(reusePortAvailable() ? { reusePort: true } : {}),
         onListen: () => {},
@@ -219,7 +220,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
       }, (request, info) => handler(request, info, generation)), "--ws-port");
     return Object.assign(server, { generation });
   };
-  let server = listen(config.hostname, config.port, config.tls);
+  let server = listen(config.hostname, config.port, config.tls, true);
   const address = server.addr;
   const group = new ReusePortGroup(address.port, new ReusePortSteering());
   group.joined(server);
