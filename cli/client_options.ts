@@ -38,6 +38,9 @@ Options:
   --port N          server port (default 9002)
   --ca FILE         CA certificate to trust (default certs/ca.pem when it exists,
                     else the system's trusted roots)
+  --cert FILE --key FILE
+                    present this client certificate and key (PEM), for a server started
+                    with --client-ca; read again at every (re)connect
   --send TEXT       send TEXT instead of reading standard input (repeatable)
   --listen          send nothing; print every pushed message until the server closes
   --framing F       le32 (default), be32 or line: must match the server
@@ -78,6 +81,8 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     hostname: { type: "string" },
     port: { type: "string" },
     ca: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
     send: { type: "string", multiple: true },
     listen: { type: "boolean" },
     framing: { type: "string" },
@@ -97,6 +102,12 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     throw new UsageError("--pub and --listen exclude each other: --listen sends nothing");
   }
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  if (values.cert !== undefined && values.plain) {
+    throw new UsageError("--cert needs TLS: drop --plain");
+  }
   const target = values.url === undefined ? undefined : parseTarget(values.url);
   if (target) {
     for (const flag of ["hostname", "port", "plain"] as const) {
@@ -132,6 +143,8 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     hostname: values.hostname ?? d.hostname,
     port: values.port === undefined ? d.port : parsePort(values.port),
     ca: values.ca,
+    cert: values.cert,
+    key: values.key,
     mode: values.send ? "send" : listen ? "listen" : "interactive",
     messages: values.send ?? [],
     channels,

@@ -42,6 +42,10 @@ export interface ClientConfig {
   port: number;
   /** CA file to trust; undefined: `certs/ca.pem` if it exists, else the system roots. */
   ca?: string;
+  /** Client certificate file (PEM) to present, with {@link key} (`--cert`). */
+  cert?: string;
+  /** Its private key file (PEM), with {@link cert} (`--key`). */
+  key?: string;
   /** Stdin lines (interactive), {@link messages}, or listen only. */
   mode: ClientMode;
   /** The messages to send in `send` mode. */

@@ -73,7 +73,7 @@ export class StreamSession implements Session {
 
   /** Connects and completes the TLS handshake. */
   async connect(): Promise<string> {
-    const { hostname, port, plain, connectTimeoutMs } = this.#config;
+    const { hostname, port, plain, connectTimeoutMs, cert, key } = this.#config;
     const caFile = this.#caFile;
     const v2 = speaksV2(this.#config);
     this.#conn = await connectToServer({
@@ -83,13 +83,18 @@ export class StreamSession implements Session {
       caFile,
       timeoutMs: connectTimeoutMs,
       alpnProtocols: v2 ? [ALPN_V2] : undefined,
+      certFile: cert,
+      keyFile: key,
     });
     if (v2 && !plain) {
       const { alpnProtocol } = await (this.#conn as Deno.TlsConn).handshake();
       this.#negotiatedV2 = alpnProtocol === ALPN_V2;
     }
+    const as = cert === undefined ? "" : `, as ${cert}`;
     return `connected to ${this.#where}` +
-      (plain ? " (plain TCP, not encrypted)" : ` (TLS, trusting ${caFile ?? "system roots"})`) +
+      (plain
+        ? " (plain TCP, not encrypted)"
+        : ` (TLS, trusting ${caFile ?? "system roots"}${as})`) +
       (v2 ? ", protocol v2" : "");
   }
 

@@ -93,6 +93,7 @@ export abstract class PeerCore implements Peer {
   readonly id: number;
   readonly transport: Transport;
   readonly address: string;
+  readonly identity: string | undefined;
   since: Date = new Date();
   readonly counters: TrafficCounters = newCounters();
   /** What every peer of the server shares. */
@@ -102,11 +103,15 @@ export abstract class PeerCore implements Peer {
   #joined = false;
   #protocol: 1 | 2 = 1;
 
-  /** A peer numbered by the hub; it joins with {@link join} once its handshake completes. */
-  constructor(settings: PeerSettings, transport: Transport, address: string) {
+  /**
+   * A peer numbered by the hub; it joins with {@link join} once its handshake completes.
+   * `identity`: who its transport proved it is (a client certificate), if anyone.
+   */
+  constructor(settings: PeerSettings, transport: Transport, address: string, identity?: string) {
     this.settings = settings;
     this.transport = transport;
     this.address = address;
+    this.identity = identity;
     this.id = settings.hub.nextId();
   }
 
@@ -192,8 +197,9 @@ export abstract class PeerCore implements Peer {
     this.since = new Date();
     hub.add(this);
     const via = this.transport === "ws" ? " over WebSocket" : "";
+    const who = this.identity === undefined ? "" : ` as ${this.identity} (client certificate)`;
     hub.logger.info(
-      `client #${this.id} connected from ${this.address}${via} (${hub.size} connected)`,
+      `client #${this.id} connected from ${this.address}${via}${who} (${hub.size} connected)`,
     );
   }
 

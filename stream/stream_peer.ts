@@ -32,6 +32,7 @@ import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
 import { OutboundQueue } from "../util/outbound_queue.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
+import { identityOf } from "./node_tls_listener.ts";
 
 /** What a byte-stream peer needs beyond the settings every peer shares. */
 export interface StreamPeerOptions {
@@ -73,7 +74,12 @@ export class StreamPeer extends PeerCore {
 
   /** Wraps an accepted connection; nothing happens until {@link run}. */
   constructor(conn: Deno.Conn | Deno.TlsConn, settings: PeerSettings, options: StreamPeerOptions) {
-    super(settings, "handshake" in conn ? "tls" : "tcp", formatAddress(conn.remoteAddr));
+    super(
+      settings,
+      "handshake" in conn ? "tls" : "tcp",
+      formatAddress(conn.remoteAddr),
+      identityOf(conn),
+    );
     this.#conn = conn;
     this.#options = options;
     this.#queue = new OutboundQueue(conn, { maxPending: settings.maxPending });

@@ -35,7 +35,12 @@ Deno.test("--url takes tls://, tcp://, wss:// and ws:// targets and excludes --h
 });
 
 Deno.test("no flags give the defaults of client/config.ts; --help gives null", () => {
-  assertEquals(parseClientArgs([]), { ...CLIENT_DEFAULTS, ca: undefined });
+  assertEquals(parseClientArgs([]), {
+    ...CLIENT_DEFAULTS,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  });
   assertEquals(parseClientArgs(["--help"]), null);
   assertEquals(CLIENT_USAGE.startsWith("Usage: tlspush-client [options]"), true);
 });
