@@ -8,15 +8,31 @@
 //
 // Modes (all bounded by --timeout; results are one JSON line on stdout):
 //   echo       N connections, each keeping --window frames of --size bytes in
-//              flight; messages/s and MB/s over --duration after --warmup.
+//              flight; messages/s and MB/s over --duration after --warmup, and
+//              the latency of every frame (sent to echoed) as percentiles and a
+//              histogram.
 //   latency    ping-pong of one --size frame on one connection; --count RTTs
 //              after --warm-count, percentiles in microseconds.
 //   fanout     opens --conns clients (each proves its handshake with one
 //              echo), prints {"event":"ready"}, waits for "go" on stdin, then
 //              writes --rounds lines of --line-bytes to --fifo (the server's
-//              stdin) and times each until every client has the frame.
+//              stdin) and times each until every client has the frame; with
+//              --probe 1 a new client connects during each broadcast and its
+//              handshake + echo is timed (is the server still responsive?).
 //   handshake  --concurrency clients at a time doing a full handshake (no
 //              resumption), one 64-byte echo and a clean close, for --duration.
+//
+// Spending less per message than the server (so that the server is what is
+// measured): the socket is read with one recv() per 256 KiB and never again
+// after a short read (edge-triggered epoll reports what arrives later), the
+// ciphertext is decrypted from a memory BIO, every frame a read completes is
+// answered with one SSL_write, and --busy-poll 1 spins on epoll_wait(0) on
+// its own core instead of sleeping (no wake-up latency). Busy time, not CPU
+// time, then says how loaded the load generator was: loadgen_busy_pct is the
+// share of the window not spent in polls that found nothing.
+//
+// --sources N binds connection i to 127.0.0.(1 + i % N): one source address
+// has ~28,000 ephemeral ports towards one server port, 50,000 clients need 2+.
 //
 // Build: g++ -O2 -std=c++17 loadgen.cc -o loadgen -lssl -lcrypto
 
@@ -129,12 +145,69 @@ static double percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
+// Log-linear latency histogram in nanoseconds: 32 buckets per power of two
+// (within ~3%), constant memory whatever the number of samples.
+struct Histogram {
+  static const int SUB = 32;
+  std::vector<uint64_t> counts = std::vector<uint64_t>(61 * SUB, 0);
+  uint64_t n = 0;
+  double sum_ns = 0, max_ns = 0;
+
+  static int index(uint64_t ns) {
+    if (ns < (uint64_t)SUB) return (int)ns;
+    int e = 63 - __builtin_clzll(ns);
+    return (e - 4) * SUB + (int)((ns >> (e - 5)) & (SUB - 1));
+  }
+  static double lower(int i) {
+    if (i < SUB) return i;
+    int e = i / SUB + 4;
+    return (double)((uint64_t)(SUB + i % SUB) << (e - 5));
+  }
+  void add(double seconds) {
+    double ns = seconds > 0 ? seconds * 1e9 : 0;
+    counts[std::min<int>(index((uint64_t)ns), (int)counts.size() - 1)]++;
+    n++;
+    sum_ns += ns;
+    if (ns > max_ns) max_ns = ns;
+  }
+  // Nearest rank, reported as the middle of its bucket, in µs.
+  double pct_us(double q) const {
+    if (n == 0) return 0;
+    uint64_t rank = std::max<uint64_t>(1, (uint64_t)std::ceil(q * n)), seen = 0;
+    for (size_t i = 0; i < counts.size(); i++) {
+      seen += counts[i];
+      if (seen >= rank) return std::min(max_ns, (lower(i) + lower(i + 1)) / 2) / 1000;
+    }
+    return max_ns / 1000;
+  }
+  // {"samples":..,"p50_us":..,...,"hist":[[lower_us,count],...]}
+  std::string json() const {
+    char b[400];
+    snprintf(b, sizeof b,
+             "{\"samples\":%llu,\"mean_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,"
+             "\"p99_us\":%.2f,\"p999_us\":%.2f,\"p9999_us\":%.2f,\"max_us\":%.2f,\"hist\":[",
+             (unsigned long long)n, n ? sum_ns / n / 1000 : 0, pct_us(0.5), pct_us(0.9),
+             pct_us(0.99), pct_us(0.999), pct_us(0.9999), max_ns / 1000);
+    std::string out = b;
+    bool first = true;
+    for (size_t i = 0; i < counts.size(); i++) {
+      if (!counts[i]) continue;
+      snprintf(b, sizeof b, "%s[%.3f,%llu]", first ? "" : ",", lower(i) / 1000,
+               (unsigned long long)counts[i]);
+      out += b;
+      first = false;
+    }
+    return out + "]}";
+  }
+};
+
 // ------------------------------------------------------------------ options
 
 struct Options {
   std::string mode, host = "127.0.0.1", servername = "localhost", ca, fifo;
   int port = 0, conns = 1, size = 64, window = 1, rounds = 20,
-      line_bytes = 100, concurrency = 32, server_pid = 0;
+      line_bytes = 100, concurrency = 32, server_pid = 0, sources = 1, busy_poll = 0,
+      probe = 0;
   long count = 20000, warm_count = 2000, max = 1000000;
   double warmup = 1, duration = 3, gap = 0.1, timeout = 120;
 };
@@ -160,6 +233,9 @@ static void parse_options(int argc, char** argv) {
     else if (k == "--line-bytes") opt.line_bytes = atoi(v);
     else if (k == "--concurrency") opt.concurrency = atoi(v);
     else if (k == "--server-pid") opt.server_pid = atoi(v);
+    else if (k == "--sources") opt.sources = atoi(v);
+    else if (k == "--busy-poll") opt.busy_poll = atoi(v);
+    else if (k == "--probe") opt.probe = atoi(v);
     else if (k == "--count") opt.count = atol(v);
     else if (k == "--warm-count") opt.warm_count = atol(v);
     else if (k == "--max") opt.max = atol(v);
@@ -171,6 +247,7 @@ static void parse_options(int argc, char** argv) {
   }
   if (opt.port <= 0 || opt.ca.empty()) fail("--port and --ca are required");
   if (opt.size < 0 || opt.window < 1 || opt.conns < 1) fail("bad --size/--window/--conns");
+  if (opt.sources < 1 || opt.sources > 250) fail("--sources must be 1..250");
 }
 
 // ------------------------------------------------------------------ the TLS side
@@ -245,7 +322,9 @@ struct Pattern {
 
 static Pattern pattern;
 static int epfd;
-static uint8_t rbuf[256 * 1024];
+static uint8_t rbuf[256 * 1024];  // ciphertext, straight from recv()
+static double io_now = 0;          // when the bytes being parsed were received
+static uint8_t pbuf[256 * 1024];  // plaintext, from SSL_read
 
 enum State { CONNECTING, HANDSHAKING, OPEN, CLOSING, DEAD };
 
@@ -264,22 +343,48 @@ static Mode* mode;
 struct Conn {
   int fd = -1;
   SSL* ssl = nullptr;
+  BIO* rbio = nullptr;   // memory BIO the ciphertext read from the socket goes into
   State st = CONNECTING;
+  bool probe = false;    // fan-out: a client opened during a broadcast
   uint64_t pending = 0;  // bytes queued but not yet accepted by SSL_write
   size_t pos = 0;        // offset within the current frame of the send stream
   long in_flight = 0;    // frames queued and not yet echoed
   long frames = 0;       // frames received
   double opened = 0;
   bool shut_sent = false;
+  // When each frame in flight was queued (a ring, oldest first), for latency.
+  std::vector<double> sent_at;
+  size_t sent_head = 0, sent_count = 0;
   // Frame parser: a state machine over bytes, so frames may split anywhere.
   uint8_t hdr[4];
   int hdr_have = 0;
   int64_t remaining = -1;  // payload bytes still to come; -1 while in header
   int32_t cur_len = 0;
 
-  void queue(long n) {
+  void queue(long n, double t = 0) {
     pending += (uint64_t)n * pattern.frame;
     in_flight += n;
+    if (t == 0) return;
+    if (sent_at.size() < (size_t)std::max<long>(opt.window, sent_count + n))
+      grow_stamps(std::max<size_t>(opt.window, sent_count + n));
+    for (long i = 0; i < n; i++) {
+      sent_at[(sent_head + sent_count) % sent_at.size()] = t;
+      sent_count++;
+    }
+  }
+  void grow_stamps(size_t size) {
+    std::vector<double> next(size);
+    for (size_t i = 0; i < sent_count; i++) next[i] = sent_at[(sent_head + i) % sent_at.size()];
+    sent_at.swap(next);
+    sent_head = 0;
+  }
+  // When the oldest frame in flight was queued (0 if it was not stamped).
+  double pop_stamp() {
+    if (sent_count == 0) return 0;
+    double t = sent_at[sent_head];
+    sent_head = (sent_head + 1) % sent_at.size();
+    sent_count--;
+    return t;
   }
 
   // Sends what is queued; false if the connection failed.
@@ -329,24 +434,61 @@ struct Conn {
     return true;
   }
 
-  void on_readable() {
+  // Decrypts and parses everything the memory BIO holds; false once the
+  // connection has ended (closed or failed).
+  bool decrypt() {
     for (;;) {
       ERR_clear_error();
-      int r = SSL_read(ssl, rbuf, sizeof rbuf);
+      int r = SSL_read(ssl, pbuf, sizeof pbuf);
       if (r > 0) {
-        if (!parse(rbuf, r)) return;
+        if (!parse(pbuf, r)) return false;
         continue;
       }
       int e = SSL_get_error(ssl, r);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
       // After our goodbye, any end of stream (close_notify, FIN, even a
       // reset) completes the close.
-      if (st == CLOSING) return finish(e == SSL_ERROR_ZERO_RETURN);
+      if (st == CLOSING) {
+        finish(e == SSL_ERROR_ZERO_RETURN);
+        return false;
+      }
       if (e == SSL_ERROR_ZERO_RETURN) die("server closed the connection");
       else die("read failed: " + ssl_errors());
-      return;
+      return false;
     }
-    flush();
+  }
+
+  // Moves what the socket has into the memory BIO, 256 KiB per recv() and
+  // none after a short one, handing each chunk to the handshake or the
+  // decryptor; then answers with one write.
+  void on_readable() {
+    for (;;) {
+      ssize_t n = recv(fd, rbuf, sizeof rbuf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0) {
+        if (st == CLOSING) return finish(false);
+        die(std::string("read failed: ") + strerror(errno));
+        return;
+      }
+      io_now = now_s();
+      if (n == 0) BIO_set_mem_eof_return(rbio, 0);  // SSL_read then reports the end
+      else BIO_write(rbio, rbuf, (int)n);
+      if (st == HANDSHAKING) {
+        handshake();
+        if (st == DEAD) return;
+      } else if (!decrypt()) {
+        return;
+      }
+      if (n == 0 && st != DEAD) {
+        if (st == CLOSING) return finish(false);
+        die(st == HANDSHAKING ? "server closed the connection during the handshake"
+                              : "server closed the connection");
+        return;
+      }
+      if ((size_t)n < sizeof rbuf) break;
+    }
+    if (st == OPEN) flush();
   }
 
   void handshake() {
@@ -356,7 +498,7 @@ struct Conn {
       st = OPEN;
       mode->on_open(this);
       if (st == OPEN) flush();
-      if (st == OPEN) on_readable();  // edge-triggered: data may already wait
+      if (st == OPEN) decrypt();  // what came with the last handshake flight
       return;
     }
     int e = SSL_get_error(ssl, r);
@@ -384,7 +526,7 @@ struct Conn {
       shut_sent = true;
       ::shutdown(fd, SHUT_WR);
     }
-    on_readable();
+    if (decrypt()) on_readable();
   }
 
   void on_event(uint32_t ev) {
@@ -399,10 +541,10 @@ struct Conn {
       if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
       st = HANDSHAKING;
     }
-    if (st == HANDSHAKING) return handshake();
+    if (st == HANDSHAKING && (ev & EPOLLOUT)) handshake();  // a flight the socket refused
     if (st == CLOSING && !shut_sent) return close_gracefully();
     if (st == OPEN && (ev & EPOLLOUT) && !flush()) return;
-    if (st == OPEN || st == CLOSING) on_readable();
+    if (st != DEAD && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) on_readable();
   }
 
   bool die(const std::string& why);
@@ -449,6 +591,8 @@ static void resolve() {
   }
 }
 
+static long opened_total = 0;
+
 static Conn* open_conn() {
   auto* c = new Conn();
   c->opened = now_s();
@@ -456,10 +600,25 @@ static Conn* open_conn() {
   if (c->fd < 0) fail("socket: %s (raise ulimit -n?)", strerror(errno));
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (opt.sources > 1 && server_addr.ss_family == AF_INET) {
+    // 127.0.0.1, .2, ...: each source address has its own ephemeral ports.
+    // The port is picked at connect() time, for the whole 4-tuple.
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0x7f000001 + (uint32_t)(opened_total % opt.sources));
+    if (bind(c->fd, (sockaddr*)&src, sizeof src) < 0)
+      fail("bind to 127.0.0.%ld: %s", 1 + opened_total % opt.sources, strerror(errno));
+  }
+  opened_total++;
   if (connect(c->fd, (sockaddr*)&server_addr, server_addr_len) < 0 && errno != EINPROGRESS)
     fail("connect to %s:%d: %s", opt.host.c_str(), opt.port, strerror(errno));
   c->ssl = SSL_new(ctx);
-  SSL_set_fd(c->ssl, c->fd);
+  // Reads go through memory (see on_readable), writes straight to the socket.
+  c->rbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
+  if (!c->rbio || !wbio) fail("BIO_new: %s", ssl_errors().c_str());
+  SSL_set_bio(c->ssl, c->rbio, wbio);
   in6_addr ip;
   if (inet_pton(AF_INET, opt.servername.c_str(), &ip) == 1 ||
       inet_pton(AF_INET6, opt.servername.c_str(), &ip) == 1) {
@@ -481,14 +640,22 @@ static double deadline;
 static bool stdin_watched = false;
 static std::string stdin_buf;
 
+// Seconds spent in polls that found nothing: with --busy-poll, the time the
+// load generator was idle although it was on its CPU.
+static double idle_poll_s = 0;
+
 // Runs the event loop until `done()` or the global timeout; `tick` runs every
-// iteration (at least every 5 ms) for time-based steps.
+// iteration (at least every 5 ms) for time-based steps. With --busy-poll the
+// loop never sleeps: epoll_wait(0) again and again.
 template <class Done, class Tick>
 static void run_loop(Done done, Tick tick, const char* what) {
   epoll_event evs[512];
+  const int timeout_ms = opt.busy_poll ? 0 : 5;
   while (!done()) {
-    if (now_s() > deadline) fail("timed out %s (%s)", what, last_error.c_str());
-    int n = epoll_wait(epfd, evs, 512, 5);
+    double before = now_s();
+    if (before > deadline) fail("timed out %s (%s)", what, last_error.c_str());
+    int n = epoll_wait(epfd, evs, 512, timeout_ms);
+    if (n <= 0) idle_poll_s += now_s() - before;
     if (n < 0 && errno != EINTR) fail("epoll_wait: %s", strerror(errno));
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == nullptr) {
@@ -528,10 +695,11 @@ static void cpu_jiffies(double busy[2], double total[2]) {
 }
 
 struct Window {
-  double t = 0, cpu = 0, server = 0, busy[2] = {}, total[2] = {};
+  double t = 0, cpu = 0, server = 0, idle = 0, busy[2] = {}, total[2] = {};
   void snap() {
     t = now_s();
     cpu = cpu_s();
+    idle = idle_poll_s;
     server = server_cpu_s(opt.server_pid);
     cpu_jiffies(busy, total);
   }
@@ -555,11 +723,16 @@ static std::string cpu_json(const Window& a, const Window& b) {
     double t = b.total[c] - a.total[c];
     return t > 0 ? 100 * (b.busy[c] - a.busy[c]) / t : -1;
   };
-  char out[384];
+  // Busy: CPU time when the loop sleeps in epoll_wait; with --busy-poll (CPU
+  // always ~100%) the time not spent in empty polls.
+  double cpu_pct = wall > 0 ? 100 * (b.cpu - a.cpu) / wall : 0;
+  double lg_busy = opt.busy_poll && wall > 0 ? 100 * (1 - (b.idle - a.idle) / wall) : cpu_pct;
+  char out[448];
   snprintf(out, sizeof out,
-           "\"loadgen_cpu_pct\":%.1f,\"server_cpu_pct\":%.1f,\"window_s\":%.3f,"
+           "\"loadgen_cpu_pct\":%.1f,\"loadgen_busy_pct\":%.1f,\"busy_poll\":%s,"
+           "\"server_cpu_pct\":%.1f,\"window_s\":%.3f,"
            "\"loadgen_rusage_cpu_s\":%.3f,\"cpu0_busy_pct\":%.1f,\"cpu1_busy_pct\":%.1f",
-           wall > 0 ? 100 * (b.cpu - a.cpu) / wall : 0,
+           cpu_pct, lg_busy, opt.busy_poll ? "true" : "false",
            wall > 0 && opt.server_pid > 0 ? 100 * (b.server - a.server) / wall : -1, wall, total,
            busy_pct(0), busy_pct(1));
   return out;
@@ -581,11 +754,12 @@ static void close_all(std::vector<Conn*>& conns) {
 // ------------------------------------------------------------------ echo
 
 struct EchoMode : Mode {
-  bool stopping = false;
+  bool stopping = false, recording = false;
   long open = 0, received = 0;
+  Histogram latency;  // queued to echoed, every frame of the measured window
   void on_open(Conn* c) override {
     open++;
-    c->queue(opt.window);
+    c->queue(opt.window, now_s());
   }
   void on_payload(Conn* c, const uint8_t* p, size_t n, size_t off) override {
     if (off + n > pattern.payload.size() || memcmp(p, pattern.payload.data() + off, n) != 0)
@@ -598,7 +772,9 @@ struct EchoMode : Mode {
     }
     received++;
     c->in_flight--;
-    if (!stopping) c->queue(1);
+    double sent = c->pop_stamp();
+    if (recording && sent > 0) latency.add(io_now - sent);
+    if (!stopping) c->queue(1, io_now);
   }
   void on_closed(Conn*, bool) override {
     if (!stopping) fail("connection lost: %s", last_error.c_str());
@@ -612,8 +788,12 @@ static void run_echo() {
   auto* m = new EchoMode();
   mode = m;
   std::vector<Conn*> conns;
-  for (int i = 0; i < opt.conns; i++) conns.push_back(open_conn());
-  run_loop([&] { return m->open == opt.conns; }, [] {}, "connecting");
+  // At most --concurrency handshakes at a time: an accept backlog (Node's is
+  // 511) that overflows costs a 1 s SYN retransmit.
+  run_loop([&] { return m->open == opt.conns; }, [&] {
+    while ((long)conns.size() < opt.conns && (long)conns.size() - m->open < opt.concurrency)
+      conns.push_back(open_conn());
+  }, "connecting");
   std::string tls = tls_info(conns[0]->ssl);
   Window a, b;
   double start = now_s();
@@ -624,10 +804,11 @@ static void run_echo() {
     if (!in_window && t >= start + opt.warmup) {
       a.snap();
       at_a = m->received;
-      in_window = true;
+      in_window = m->recording = true;
     } else if (in_window && t >= a.t + opt.duration) {
       b.snap();
       m->stopping = true;
+      m->recording = false;
     }
   }, "echo");
   long msgs = m->received - at_a;
@@ -641,9 +822,11 @@ static void run_echo() {
   close_all(conns);
   double secs = b.t - a.t;
   printf("{\"ok\":true,\"mode\":\"echo\",\"conns\":%d,\"size\":%d,\"window\":%d,"
-         "\"msgs\":%ld,\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,%s,%s}\n",
+         "\"msgs\":%ld,\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,%s,%s,"
+         "\"latency\":%s}\n",
          opt.conns, opt.size, opt.window, msgs, secs, msgs / secs,
-         msgs * (double)opt.size / secs / 1e6, tls.c_str(), cpu_json(a, b).c_str());
+         msgs * (double)opt.size / secs / 1e6, tls.c_str(), cpu_json(a, b).c_str(),
+         m->latency.json().c_str());
 }
 
 // ------------------------------------------------------------------ latency
@@ -653,6 +836,9 @@ struct LatencyMode : Mode {
   long rtts = 0;
   bool done = false, open = false;
   std::vector<double> samples;
+  std::vector<double> at;  // when each sample was taken, s since the first
+  double at_start = 0;
+  Histogram hist;
   void on_open(Conn* c) override {
     open = true;
     sent = now_s();
@@ -665,7 +851,12 @@ struct LatencyMode : Mode {
   void on_frame(Conn* c, int32_t) override {
     double t = now_s();
     c->in_flight--;
-    if (++rtts > opt.warm_count) samples.push_back((t - sent) * 1e6);
+    if (++rtts > opt.warm_count) {
+      samples.push_back((t - sent) * 1e6);
+      hist.add(t - sent);
+      if (at.empty()) at.push_back(0), at_start = t;
+      else at.push_back(t - at_start);
+    }
     if ((long)samples.size() >= opt.count) {
       done = true;
       return;
@@ -694,41 +885,76 @@ static void run_latency() {
   double mean = 0;
   for (double x : s) mean += x;
   mean /= s.size();
+  // The 20 slowest round trips and when they happened: a period in them
+  // (a timer, GC) says what causes the tail.
+  std::vector<size_t> idx(s.size());
+  for (size_t i = 0; i < idx.size(); i++) idx[i] = i;
+  size_t top = std::min<size_t>(20, idx.size());
+  std::partial_sort(idx.begin(), idx.begin() + top, idx.end(),
+                    [&](size_t x, size_t y) { return s[x] > s[y]; });
+  std::sort(idx.begin(), idx.begin() + top);
+  std::string slowest;
+  for (size_t i = 0; i < top; i++) {
+    char b[64];
+    snprintf(b, sizeof b, "%s[%.1f,%.1f]", i ? "," : "", m->at[idx[i]] * 1000, s[idx[i]]);
+    slowest += b;
+  }
   std::sort(s.begin(), s.end());
   printf("{\"ok\":true,\"mode\":\"latency\",\"size\":%d,\"samples\":%zu,\"p50_us\":%.1f,"
-         "\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,%s,%s}\n",
+         "\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,%s,%s,"
+         "\"latency\":%s,\"slowest_ms_us\":[%s]}\n",
          opt.size, s.size(), percentile(s, 0.5), percentile(s, 0.99), percentile(s, 0.999),
-         s.back(), mean, tls.c_str(), cpu_json(a, b).c_str());
+         s.back(), mean, tls.c_str(), cpu_json(a, b).c_str(), m->hist.json().c_str(),
+         slowest.c_str());
 }
 
 // ------------------------------------------------------------------ fan-out
 
 struct FanoutMode : Mode {
   long ready = 0, round = -1, got = 0;
-  double last = 0;
+  double last = 0, sent = 0;
   bool closing = false;
   std::string line;  // the current broadcast payload
-  void on_open(Conn* c) override { c->queue(1); }  // one echo proves the handshake
+  Histogram clients;  // broadcast written to one client's having it, every client and round
+  // The probe: a client that connects while a broadcast goes out.
+  double probe_open = 0, probe_done = 0;
+  bool probe_failed = false;
+  void on_open(Conn* c) override {
+    if (c->probe) probe_open = now_s();
+    c->queue(1);  // one echo proves the handshake
+  }
   void on_payload(Conn* c, const uint8_t* p, size_t n, size_t off) override {
-    const std::string& want =
-        round < 0 ? std::string((const char*)pattern.payload.data(), pattern.payload.size())
-                  : line;
-    if (off + n > want.size() || memcmp(p, want.data() + off, n) != 0)
+    if (c->probe) return;  // its echo, or a broadcast it joined in time for
+    const uint8_t* want = round < 0 ? pattern.payload.data() : (const uint8_t*)line.data();
+    size_t size = round < 0 ? pattern.payload.size() : line.size();
+    if (off + n > size || memcmp(p, want + off, n) != 0)
       c->die("received frame differs from what was expected");
   }
-  void on_frame(Conn* c, int32_t) override {
+  void on_frame(Conn* c, int32_t len) override {
+    if (c->probe) {
+      if ((size_t)len == pattern.payload.size() && probe_done == 0) {
+        probe_done = io_now;
+        c->close_gracefully();
+      }
+      return;
+    }
     if (round < 0) {
       c->in_flight--;
       ready++;
       return;
     }
     if (c->frames == round + 2) {  // its echo, then one frame per round
+      clients.add(io_now - sent);
       if (++got == (long)opt.conns) last = now_s();
     } else {
       c->die("received an unexpected extra frame");
     }
   }
-  void on_closed(Conn*, bool) override {
+  void on_closed(Conn* c, bool) override {
+    if (c->probe) {
+      if (probe_done == 0) probe_failed = true;
+      return;
+    }
     if (!closing) fail("connection lost: %s", last_error.c_str());
   }
 };
@@ -762,7 +988,10 @@ static void run_fanout() {
   int fifo = open(opt.fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo < 0) fail("cannot open %s: %s", opt.fifo.c_str(), strerror(errno));
   std::vector<double> samples;
-  double cpu = 0, server = 0, wall = 0;
+  std::vector<Conn*> probes;
+  Histogram probe_ms;  // broadcast written to the probe's echo back, per round
+  long probes_first = 0;  // probes served before the broadcast reached every client
+  double cpu = 0, idle = 0, server = 0, wall = 0;
   for (int r = 0; r < opt.rounds; r++) {
     char head[32];
     snprintf(head, sizeof head, "fanout-%04d-", r);
@@ -773,13 +1002,29 @@ static void run_fanout() {
     m->round = r;
     Window a, b;
     a.snap();
-    double sent = now_s();
+    double sent = m->sent = now_s();
     if (write(fifo, out.data(), out.size()) != (ssize_t)out.size())
       fail("write to the server's stdin failed: %s", strerror(errno));
-    run_loop([&] { return m->got == (long)opt.conns; }, [] {}, "waiting for a broadcast");
+    if (opt.probe) {
+      m->probe_open = m->probe_done = 0;
+      m->probe_failed = false;
+      Conn* p = open_conn();  // no event is handled before the loop below
+      p->probe = true;
+      probes.push_back(p);
+    }
+    run_loop([&] {
+      return m->got == (long)opt.conns &&
+             (!opt.probe || m->probe_done > 0 || m->probe_failed);
+    }, [] {}, "waiting for a broadcast");
     b.snap();
+    if (opt.probe) {
+      if (m->probe_failed) fail("the probe client failed: %s", last_error.c_str());
+      probe_ms.add(m->probe_done - sent);
+      if (m->probe_done < m->last) probes_first++;
+    }
     samples.push_back((m->last - sent) * 1e6);
     cpu += b.cpu - a.cpu;
+    idle += b.idle - a.idle;
     server += b.server - a.server;
     wall += b.t - a.t;
     double until = now_s() + opt.gap;
@@ -788,15 +1033,21 @@ static void run_fanout() {
   close(fifo);
   m->closing = true;
   close_all(conns);
+  close_all(probes);
   std::string all;
   for (double s : samples) all += (all.empty() ? "" : ",") + std::to_string((long)s);
   std::sort(samples.begin(), samples.end());
+  std::string probe = opt.probe ? probe_ms.json() : "null";
   printf("{\"ok\":true,\"mode\":\"fanout\",\"conns\":%d,\"connect_s\":%.3f,\"rounds\":%d,"
          "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"samples_us\":[%s],"
-         "\"loadgen_cpu_pct\":%.1f,\"server_cpu_pct\":%.1f,\"window_s\":%.3f}\n",
+         "\"loadgen_cpu_pct\":%.1f,\"loadgen_busy_pct\":%.1f,\"busy_poll\":%s,"
+         "\"server_cpu_pct\":%.1f,\"window_s\":%.3f,\"clients\":%s,\"probe\":%s,"
+         "\"probes_before_last_client\":%ld}\n",
          opt.conns, connect_s, opt.rounds, percentile(samples, 0.5), percentile(samples, 0.99),
          samples.back(), all.c_str(), 100 * cpu / wall,
-         opt.server_pid > 0 ? 100 * server / wall : -1, wall);
+         opt.busy_poll ? 100 * (1 - idle / wall) : 100 * cpu / wall,
+         opt.busy_poll ? "true" : "false", opt.server_pid > 0 ? 100 * server / wall : -1, wall,
+         m->clients.json().c_str(), probe.c_str(), probes_first);
 }
 
 // ------------------------------------------------------------------ handshakes
