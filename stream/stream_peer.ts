@@ -22,7 +22,6 @@
  */
 import { ProtocolError, UnframeableMessageError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
-import { type ByteSource, readFrameBatches } from "../protocol/frame_reader.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { ALPN_V2 } from "../protocol/negotiation.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
@@ -71,6 +70,8 @@ export class StreamPeer extends PeerCore {
   readonly #options: StreamPeerOptions;
   readonly #queue: OutboundQueue;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last read returned (kept only with an idle timeout). */
+  #lastRead = 0;
 
   /** Wraps an accepted connection; nothing happens until {@link run}. */
   constructor(conn: Deno.Conn | Deno.TlsConn, settings: PeerSettings, options: StreamPeerOptions) {
@@ -197,49 +198,61 @@ export class StreamPeer extends PeerCore {
 
   async #serve(): Promise<void> {
     const { framing, idleTimeoutMs } = this.#options;
-    const source = idleTimeoutMs > 0 ? this.#watchIdle(idleTimeoutMs) : this.#conn;
+    const conn = this.#conn;
     const decoder = new FrameDecoder({ framing, maxFrame: this.settings.maxFrame });
+    const watchIdle = idleTimeoutMs > 0;
+    if (watchIdle) this.#watchIdle(idleTimeoutMs);
     let first = true;
     try {
-      for await (const { payloads } of readFrameBatches(source, {}, decoder)) {
-        if (first && payloads.length > 0) {
-          first = false;
-          this.negotiate(payloads[0]);
+      // The read loop is written out rather than a `for await` over readFrameBatches: an async
+      // generator costs several promise hops and allocations per read, which is most of the
+      // JavaScript a small batch costs.
+      for (;;) {
+        const count = await conn.read(decoder.readTarget());
+        if (count === null) {
+          decoder.finish(); // throws if the stream ended inside a frame
+          return;
         }
-        let bytes = 0;
-        for (const payload of payloads) bytes += payload.length;
-        this.received(payloads.length, bytes, () => payloads);
-        if (this.protocol === 2) {
-          for (const payload of payloads) await this.command(payload);
-        } else {
-          // Echo every frame of this read in one write: the wire bytes are already the frames.
-          this.#queue.push(decoder.takeWire());
-          this.echoed(payloads.length, bytes);
+        if (watchIdle) this.#lastRead = Date.now();
+        const batch = decoder.commit(count);
+        const { payloads } = batch;
+        if (payloads.length > 0) {
+          if (first) {
+            first = false;
+            this.negotiate(payloads[0]);
+          }
+          let bytes = 0;
+          for (const payload of payloads) bytes += payload.length;
+          this.received(payloads.length, bytes, () => payloads);
+          if (this.protocol === 2) {
+            for (const payload of payloads) await this.command(payload);
+          } else {
+            // Echo every frame of this read in one write: the wire bytes are already the frames.
+            this.#queue.push(decoder.takeWire());
+            this.echoed(payloads.length, bytes);
+          }
+          // A client that does not read its echoes stops being read: TCP backpressure.
+          if (this.#queue.full) await this.#queue.hasRoom();
+          if (this.closing) return;
         }
-        // A client that does not read its echoes stops being read: TCP backpressure.
-        if (this.#queue.full) await this.#queue.hasRoom();
-        if (this.closing) return;
+        if (batch.error) throw batch.error;
       }
     } catch (error) {
       if (!this.closing) throw error; // else: we closed it, the read was cut
     }
   }
 
-  /** Reads through a clock: a client that sends nothing for `idleMs` is closed. */
-  #watchIdle(idleMs: number): ByteSource {
-    let lastRead = Date.now();
+  /**
+   * A client that sends nothing for `idleMs` is closed. One timer per connection, set again only
+   * when it fires (reads just note the time), so reading costs no timer work.
+   */
+  #watchIdle(idleMs: number): void {
+    this.#lastRead = Date.now();
     const check = () => {
-      const silent = Date.now() - lastRead;
+      const silent = Date.now() - this.#lastRead;
       if (silent >= idleMs) this.abort("idle", `idle for ${idleMs / 1000} s`);
       else this.#idleTimer = setTimeout(check, idleMs - silent);
     };
     this.#idleTimer = setTimeout(check, idleMs);
-    return {
-      read: async (buffer) => {
-        const count = await this.#conn.read(buffer);
-        lastRead = Date.now();
-        return count;
-      },
-    };
   }
 }
