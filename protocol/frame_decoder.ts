@@ -45,8 +45,16 @@ export interface FrameDecoderOptions {
 
 /** The complete frames that one read finished. */
 export interface FrameBatch {
-  /** Payloads in order. Views into the decoder's buffer: valid until its next read. */
+  /**
+   * Payloads in order. Views into the decoder's buffer: valid until its next read. Empty when
+   * the batch was committed without views ({@link FrameDecoder.commit}), unless the batch
+   * needed them to be checked.
+   */
   readonly payloads: Uint8Array[];
+  /** How many complete frames the batch holds (with or without views). */
+  readonly frames: number;
+  /** Their payload bytes in all. */
+  readonly bytes: number;
   /** Wire bytes of exactly those frames, contiguous (same lifetime as `payloads`). */
   readonly wire: Uint8Array;
   /** Set when a protocol error followed those frames; the decoder accepts nothing more. */
@@ -54,6 +62,8 @@ export interface FrameBatch {
 }
 
 const NEWLINE = 0x0a;
+/** The payloads of a batch committed without views. */
+const NO_VIEWS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 const CARRIAGE_RETURN = 0x0d;
 /** Small reads in a row after which a grown read buffer shrinks back. */
 const SMALL_READS_BEFORE_SHRINK = 4;
@@ -93,6 +103,10 @@ export class FrameDecoder {
   #surrendered = false;
   /** How much of the unfinished line (line framing) has been searched for its newline. */
   #lineScanned = 0;
+  /** The last {@link readTarget}, handed out again while buffer and end are unchanged. */
+  #target: Uint8Array | undefined;
+  #targetOf: Uint8Array | undefined;
+  #targetEnd = -1;
 
   /** Creates a decoder; see {@link FrameDecoderOptions} for the defaults. */
   constructor(options: FrameDecoderOptions = {}) {
@@ -122,17 +136,25 @@ export class FrameDecoder {
   readTarget(): Uint8Array {
     if (this.#failed) throw this.#failed;
     this.#makeRoom();
-    return this.#buffer.subarray(this.#end);
+    // One frame per read (the common case) reads at offset 0 of the same buffer every time.
+    if (this.#targetOf === this.#buffer && this.#targetEnd === this.#end) return this.#target!;
+    this.#targetOf = this.#buffer;
+    this.#targetEnd = this.#end;
+    return this.#target = this.#buffer.subarray(this.#end);
   }
 
-  /** Accounts for `count` bytes just read into {@link readTarget} and returns the frames completed. */
-  commit(count: number): FrameBatch {
+  /**
+   * Accounts for `count` bytes just read into {@link readTarget} and returns the frames completed.
+   * With `views` false (length-prefixed framing) the batch gives only their number, bytes and
+   * wire: no view per payload is made, unless the UTF-8 check needs them.
+   */
+  commit(count: number, views = true): FrameBatch {
     if (this.#failed) throw this.#failed;
     this.#lastReadFilled = this.#end + count === this.#buffer.length;
     const readSize = Math.min(this.#buffer.length, this.#maxReadSize);
     this.#smallReads = count < readSize / 4 ? this.#smallReads + 1 : 0;
     this.#end += count;
-    return this.#framing === "line" ? this.#parseLines() : this.#parseLengthPrefixed();
+    return this.#framing === "line" ? this.#parseLines() : this.#parseLengthPrefixed(views);
   }
 
   /**
@@ -143,6 +165,7 @@ export class FrameDecoder {
     const payloads: Uint8Array[] = [];
     const wire: Uint8Array[] = [];
     let offset = 0;
+    let bytes = 0;
     do {
       const target = this.readTarget();
       const count = Math.min(target.length, chunk.length - offset);
@@ -151,9 +174,18 @@ export class FrameDecoder {
       const batch = this.commit(count);
       for (const payload of batch.payloads) payloads.push(payload.slice());
       wire.push(batch.wire.slice());
-      if (batch.error) return { payloads, wire: concatBytes(wire), error: batch.error };
+      bytes += batch.bytes;
+      if (batch.error) {
+        return {
+          payloads,
+          frames: payloads.length,
+          bytes,
+          wire: concatBytes(wire),
+          error: batch.error,
+        };
+      }
     } while (offset < chunk.length);
-    return { payloads, wire: concatBytes(wire) };
+    return { payloads, frames: payloads.length, bytes, wire: concatBytes(wire) };
   }
 
   /**
@@ -162,10 +194,11 @@ export class FrameDecoder {
    * of copied, and the decoder reads into a new one next time.
    */
   takeWire(): Uint8Array {
-    const wire = this.#buffer.subarray(this.#lastWireStart, this.#lastWireEnd);
-    if (wire.length < this.#buffer.length / 2) return wire.slice();
+    const start = this.#lastWireStart;
+    const end = this.#lastWireEnd;
+    if (end - start < this.#buffer.length / 2) return this.#buffer.slice(start, end);
     this.#surrendered = true;
-    return wire;
+    return this.#buffer.subarray(start, end);
   }
 
   /** Declares the end of the stream: throws {@link TruncatedFrameError} if a frame is unfinished. */
@@ -174,12 +207,13 @@ export class FrameDecoder {
     if (this.#end > this.#start) throw new TruncatedFrameError(this.#end - this.#start);
   }
 
-  #parseLengthPrefixed(): FrameBatch {
+  #parseLengthPrefixed(views: boolean): FrameBatch {
     const buffer = this.#buffer;
     const littleEndian = this.#framing === "le32";
-    const payloads: Uint8Array[] = [];
+    const payloads: Uint8Array[] = views ? [] : NO_VIEWS;
     const batchStart = this.#start;
     let position = batchStart;
+    let frames = 0;
     let error: ProtocolError | undefined;
     while (this.#end - position >= HEADER_BYTES) {
       const length = this.#view.getInt32(position, littleEndian);
@@ -193,10 +227,23 @@ export class FrameDecoder {
       }
       const frameEnd = position + HEADER_BYTES + length;
       if (frameEnd > this.#end) break;
-      payloads.push(buffer.subarray(position + HEADER_BYTES, frameEnd));
+      if (views) payloads.push(buffer.subarray(position + HEADER_BYTES, frameEnd));
+      frames++;
       position = frameEnd;
     }
-    return this.#batch(payloads, batchStart, position, error);
+    return this.#batch(payloads, frames, batchStart, position, error);
+  }
+
+  /** Views of the payloads of the complete length-prefixed frames in `[from, to)`. */
+  #viewsOf(from: number, to: number): Uint8Array[] {
+    const payloads: Uint8Array[] = [];
+    const littleEndian = this.#framing === "le32";
+    for (let position = from; position < to;) {
+      const end = position + HEADER_BYTES + this.#view.getInt32(position, littleEndian);
+      payloads.push(this.#buffer.subarray(position + HEADER_BYTES, end));
+      position = end;
+    }
+    return payloads;
   }
 
   #parseLines(): FrameBatch {
@@ -228,33 +275,43 @@ export class FrameDecoder {
       position = searchFrom = newline + 1;
       this.#lineScanned = 0;
     }
-    return this.#batch(payloads, batchStart, position, error);
+    return this.#batch(payloads, payloads.length, batchStart, position, error);
   }
 
   #batch(
     payloads: Uint8Array[],
+    frames: number,
     batchStart: number,
     position: number,
     error: ProtocolError | undefined,
   ): FrameBatch {
+    const header = this.#framing === "line" ? 0 : HEADER_BYTES;
+    let wire = this.#buffer.subarray(batchStart, position);
     // One native pass over the whole batch usually proves every payload valid (all ASCII);
     // only otherwise is each payload checked, and the batch cut at the first invalid one.
-    if (this.#validateUtf8 && !isAscii(this.#buffer.subarray(batchStart, position))) {
+    if (this.#validateUtf8 && frames > 0 && !isAscii(wire)) {
+      if (payloads === NO_VIEWS) payloads = this.#viewsOf(batchStart, position);
       const bad = payloads.findIndex((payload) => !isValidUtf8(payload));
       if (bad !== -1) {
-        const header = this.#framing === "line" ? 0 : HEADER_BYTES;
         position = payloads[bad].byteOffset - header;
-        payloads.length = bad;
+        payloads.length = frames = bad;
         error = new InvalidUtf8Error();
+        wire = this.#buffer.subarray(batchStart, position);
       }
+    }
+    // Length-prefixed: the payload bytes are the wire bytes but the headers; lines: each
+    // payload (a line's "\r\n" or "\n" is not part of it).
+    let bytes = wire.length - frames * header;
+    if (header === 0) {
+      bytes = 0;
+      for (const payload of payloads) bytes += payload.length;
     }
     this.#start = position;
     this.#lastWireStart = batchStart;
     this.#lastWireEnd = position;
-    const wire = this.#buffer.subarray(batchStart, position);
-    if (!error) return { payloads, wire };
+    if (!error) return { payloads, frames, bytes, wire };
     this.#failed = error;
-    return { payloads, wire, error };
+    return { payloads, frames, bytes, wire, error };
   }
 
   /** Bytes the unfinished frame at the front needs in all, when its (valid) header says so. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { ProtocolError, UnframeableMessageError } from "../protocol/errors.ts";
-import { FrameDecoder } from "../protocol/frame_decoder.ts";
+import { type FrameBatch, FrameDecoder } from "../protocol/frame_decoder.ts";
 import { encodeFrame, type Framing } from "../protocol/framing.ts";
 import { ALPN_V2 } from "../protocol/negotiation.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
@@ -200,9 +200,12 @@ export class StreamPeer extends PeerCore {
     const { framing, idleTimeoutMs } = this.#options;
     const conn = this.#conn;
     const decoder = new FrameDecoder({ framing, maxFrame: this.settings.maxFrame });
+    const { relay, hub: { logger } } = this.settings;
     const watchIdle = idleTimeoutMs > 0;
     if (watchIdle) this.#watchIdle(idleTimeoutMs);
     let first = true;
+    let batch: FrameBatch | undefined;
+    const payloadsOfBatch = () => batch!.payloads; // one closure, not one per read
     try {
       // The read loop is written out rather than a `for await` over readFrameBatches: an async
       // generator costs several promise hops and allocations per read, which is most of the
@@ -214,22 +217,23 @@ export class StreamPeer extends PeerCore {
           return;
         }
         if (watchIdle) this.#lastRead = Date.now();
-        const batch = decoder.commit(count);
-        const { payloads } = batch;
-        if (payloads.length > 0) {
+        // Only v2, the first frame (HELLO?), --verbose and --relay look at the payloads: a v1 echo
+        // needs their number, size and wire bytes alone, so no view per frame is made for it.
+        const views = first || this.protocol === 2 || relay || logger.verbose;
+        batch = decoder.commit(count, views);
+        const { frames, bytes, payloads } = batch;
+        if (frames > 0) {
           if (first) {
             first = false;
             this.negotiate(payloads[0]);
           }
-          let bytes = 0;
-          for (const payload of payloads) bytes += payload.length;
-          this.received(payloads.length, bytes, () => payloads);
+          this.received(frames, bytes, payloadsOfBatch);
           if (this.protocol === 2) {
             for (const payload of payloads) await this.command(payload);
           } else {
             // Echo every frame of this read in one write: the wire bytes are already the frames.
             this.#queue.push(decoder.takeWire());
-            this.echoed(payloads.length, bytes);
+            this.echoed(frames, bytes);
           }
           // A client that does not read its echoes stops being read: TCP backpressure.
           if (this.#queue.full) await this.#queue.hasRoom();
