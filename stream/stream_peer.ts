@@ -29,7 +29,7 @@ import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts
 import { describeError } from "../util/errors.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
-import { OutboundQueue } from "../util/outbound_queue.ts";
+import { OutboundQueue, STAGE_SIZE } from "../util/outbound_queue.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
 import { identityOf } from "./node_tls_listener.ts";
 
@@ -232,7 +232,9 @@ export class StreamPeer extends PeerCore {
             for (const payload of payloads) await this.command(payload);
           } else {
             // Echo every frame of this read in one write: the wire bytes are already the frames.
-            this.#queue.push(decoder.takeWire());
+            // A small batch is copied into a pooled buffer; a large one keeps its own.
+            if (batch.wire.length <= STAGE_SIZE) this.#queue.pushCopy(batch.wire);
+            else this.#queue.push(decoder.takeWire());
             this.echoed(frames, bytes);
           }
           // A client that does not read its echoes stops being read: TCP backpressure.

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { concatBytes } from "../protocol/bytes.ts";
-import { OutboundQueue } from "../util/outbound_queue.ts";
+import { OutboundQueue, STAGE_SIZE } from "../util/outbound_queue.ts";
 
 /** A sink that takes at most `step` bytes per write and only when released. */
 class GatedSink {
@@ -59,4 +59,37 @@ Deno.test("a failed write stops the queue and reports the error", async () => {
   assertEquals((queue.error as Error).message, "gone");
   queue.push(bytes(10)); // ignored
   assertEquals(queue.pending, 0);
+});
+
+Deno.test("copies are packed into pooled buffers, in order with frames, and may be overwritten at once", async () => {
+  const sink = new GatedSink(700); // partial writes as well
+  const queue = new OutboundQueue(sink, { maxPending: 1 << 20 });
+  const source = new Uint8Array(300);
+  const expected: Uint8Array[] = [];
+  for (let i = 0; i < 200; i++) {
+    source.fill(i); // the caller reuses its buffer, as a read buffer is
+    if (i % 50 === 49) {
+      const frame = bytes(40, 255 - i);
+      queue.offer(frame); // a pushed message between echoes keeps its place
+      expected.push(frame);
+    }
+    queue.pushCopy(source.subarray(0, 100 + (i % 7)));
+    expected.push(source.slice(0, 100 + (i % 7)));
+  }
+  queue.pushCopy(bytes(STAGE_SIZE + 1, 9)); // larger than a pooled buffer: its own copy
+  expected.push(bytes(STAGE_SIZE + 1, 9));
+  sink.release();
+  await queue.flushed();
+  assertEquals(concatBytes(sink.received), concatBytes(expected));
+  assertEquals(queue.pending, 0);
+  assertEquals(queue.offered, 0);
+  // The buffers came back to the pool and are reused: a second round arrives intact too.
+  const again = new OutboundQueue(sink, { maxPending: 1 << 20 });
+  sink.received.length = 0;
+  for (let i = 0; i < 100; i++) again.pushCopy(bytes(200, i));
+  await again.flushed();
+  assertEquals(
+    concatBytes(sink.received),
+    concatBytes(Array.from({ length: 100 }, (_, i) => bytes(200, i))),
+  );
 });

@@ -29,6 +29,20 @@ export interface OutboundQueueOptions {
 const MAX_COALESCED_WRITE = 256 * 1024;
 
 /**
+ * Size of the pooled buffers {@link OutboundQueue.pushCopy} packs small copies into (one TLS
+ * record's worth). A larger copy gets a buffer of its own.
+ */
+export const STAGE_SIZE = 16 * 1024;
+/** Free staging buffers kept for reuse, shared by every queue (an idle connection holds none). */
+const POOL_LIMIT = 256;
+const pool: ArrayBuffer[] = [];
+
+/** What a queued entry is: an echo, an offered (pushed) message, or a pooled staging buffer. */
+const ECHO = 0;
+const OFFERED = 1;
+const STAGED = 2;
+
+/**
  * Bounded FIFO of frames drained by one writer loop.
  *
  * @example
@@ -45,8 +59,16 @@ export class OutboundQueue {
   readonly #sink: ByteSink;
   readonly #maxPending: number;
   #frames: Uint8Array[] = [];
-  /** For each queued frame, whether it came through {@link offer} (counts against the limit). */
-  #offeredFlags: boolean[] = [];
+  /** For each queued entry: ECHO, OFFERED (counts against the limit) or STAGED. */
+  #kinds: number[] = [];
+  /**
+   * The staging buffer small copies are packed into while it is the last entry and not being
+   * written: the entry is the whole buffer, `#stageUsed` of it filled.
+   */
+  #stage: Uint8Array | undefined;
+  #stageUsed = 0;
+  /** Offered bytes of the entries the last take joined. */
+  #takenOffered = 0;
   #pending = 0;
   /** Bytes of offered frames queued or being written. */
   #offered = 0;
@@ -101,12 +123,43 @@ export class OutboundQueue {
     this.#enqueue(frame, false);
   }
 
+  /**
+   * Queues a copy of `bytes` as {@link push} does (the caller may reuse them at once). Small
+   * copies are packed one after another into a pooled buffer that goes back to the pool once
+   * written: an echo then costs no allocation, and echoes queued meanwhile leave in one write.
+   */
+  pushCopy(bytes: Uint8Array): void {
+    if (this.#error !== undefined) return;
+    const size = bytes.length;
+    if (size > STAGE_SIZE) return this.push(bytes.slice());
+    let stage = this.#stage;
+    if (stage === undefined || this.#stageUsed + size > STAGE_SIZE) {
+      this.#closeStage();
+      stage = this.#stage = new Uint8Array(pool.pop() ?? new ArrayBuffer(STAGE_SIZE));
+      this.#stageUsed = 0;
+      this.#frames.push(stage);
+      this.#kinds.push(STAGED);
+    }
+    stage.set(bytes, this.#stageUsed);
+    this.#stageUsed += size;
+    this.#pending += size;
+    if (!this.#writing) this.#drain();
+  }
+
   #enqueue(frame: Uint8Array, offered: boolean): void {
     if (this.#error !== undefined) return;
+    this.#closeStage(); // later copies go after this frame
     this.#frames.push(frame);
-    this.#offeredFlags.push(offered);
+    this.#kinds.push(offered ? OFFERED : ECHO);
     this.#pending += frame.length;
     if (!this.#writing) this.#drain();
+  }
+
+  /** No more copies go into the open staging buffer: its entry becomes what it holds. */
+  #closeStage(): void {
+    if (this.#stage === undefined) return;
+    this.#frames[this.#frames.length - 1] = this.#stage.subarray(0, this.#stageUsed);
+    this.#stage = undefined;
   }
 
   /** Resolves once the queue is below its limit again (or has failed). */
@@ -123,7 +176,8 @@ export class OutboundQueue {
   discard(reason: unknown = new Error("discarded")): void {
     this.#error ??= reason;
     this.#frames = [];
-    this.#offeredFlags = [];
+    this.#kinds = [];
+    this.#stage = undefined; // not given back to the pool: a write may still hold it
     this.#pending = 0;
     this.#offered = 0;
     this.#wake();
@@ -133,13 +187,17 @@ export class OutboundQueue {
     this.#writing = true;
     try {
       while (this.#frames.length > 0 && this.#error === undefined) {
-        const { chunk, offered } = this.#takeCoalesced();
+        const staged = this.#kinds[0] === STAGED;
+        const chunk = staged ? this.#takeStaged() : this.#takeCoalesced();
+        const offered = this.#takenOffered;
         let written = 0;
         while (written < chunk.length) {
           const count = await this.#sink.write(written === 0 ? chunk : chunk.subarray(written));
           written += count;
           this.#written += count;
         }
+        // Written (even if the queue was discarded meanwhile): the sink is done with it.
+        if (staged && pool.length < POOL_LIMIT) pool.push(chunk.buffer as ArrayBuffer);
         this.#pending -= chunk.length;
         this.#offered -= offered;
         this.#wake();
@@ -151,25 +209,41 @@ export class OutboundQueue {
     }
   }
 
-  /** Takes frames from the front, up to one write's worth, joined; with their offered bytes. */
-  #takeCoalesced(): { chunk: Uint8Array; offered: number } {
+  /** Takes the staging buffer at the front (closing it if it is the open one). */
+  #takeStaged(): Uint8Array {
+    if (this.#frames.length === 1) this.#closeStage();
+    this.#kinds.shift();
+    this.#takenOffered = 0;
+    return this.#frames.shift()!;
+  }
+
+  /**
+   * Takes frames from the front, up to one write's worth and up to the next staging buffer,
+   * joined; {@link #takenOffered} says how many of their bytes were offered.
+   */
+  #takeCoalesced(): Uint8Array {
     const frames = this.#frames;
-    const flags = this.#offeredFlags;
+    const kinds = this.#kinds;
     let count = 0;
     let size = 0;
     let offered = 0;
     do {
       size += frames[count].length;
-      if (flags[count]) offered += frames[count].length;
+      if (kinds[count] === OFFERED) offered += frames[count].length;
       count++;
-    } while (count < frames.length && size + frames[count].length <= MAX_COALESCED_WRITE);
+    } while (
+      count < frames.length && kinds[count] !== STAGED &&
+      size + frames[count].length <= MAX_COALESCED_WRITE
+    );
+    this.#takenOffered = offered;
     if (count === frames.length) {
-      this.#frames = [];
-      this.#offeredFlags = [];
-      return { chunk: concatBytes(frames), offered };
+      const chunk = concatBytes(frames);
+      frames.length = 0;
+      kinds.length = 0;
+      return chunk;
     }
-    flags.splice(0, count);
-    return { chunk: concatBytes(frames.splice(0, count)), offered };
+    kinds.splice(0, count);
+    return concatBytes(frames.splice(0, count));
   }
 
   #changed(): Promise<void> {
