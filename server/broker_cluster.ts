@@ -24,7 +24,6 @@ import {
 } from "../broker/broker_errors.ts";
 import type { BrokerOptions } from "../broker/broker_options.ts";
 import { resolveBrokerOptions } from "../broker/broker_options.ts";
-import { openBroker } from "../broker/open_broker.ts";
 import { type Cluster, ClusterRefusedError, type ClusterStatus } from "../hub/cluster.ts";
 import type { Hub } from "../hub/hub.ts";
 import { describeError } from "../util/errors.ts";
@@ -67,6 +66,10 @@ export async function connectCluster(
   logger: Logger,
 ): Promise<ConnectedCluster> {
   const resolved = resolveBrokerOptions(options);
+  // Loaded only for a cluster: the broker clients (Redis, NATS) are large, and a server that
+  // loads them at startup keeps promoting per-message garbage into the old generation
+  // (major GCs, longer tail latency) even when it never uses them.
+  const { openBroker } = await import("../broker/open_broker.ts");
   const broker = openBroker(url, resolved);
   const started = Date.now();
   let hub: Hub | undefined;

@@ -823,10 +823,10 @@ static void run_echo() {
   double secs = b.t - a.t;
   printf("{\"ok\":true,\"mode\":\"echo\",\"conns\":%d,\"size\":%d,\"window\":%d,"
          "\"msgs\":%ld,\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,%s,%s,"
-         "\"latency\":%s}\n",
+         "\"latency\":%s,\"msgs_total\":%ld}\n",
          opt.conns, opt.size, opt.window, msgs, secs, msgs / secs,
          msgs * (double)opt.size / secs / 1e6, tls.c_str(), cpu_json(a, b).c_str(),
-         m->latency.json().c_str());
+         m->latency.json().c_str(), m->received);
 }
 
 // ------------------------------------------------------------------ latency
