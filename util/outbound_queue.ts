@@ -183,31 +183,64 @@ export class OutboundQueue {
     this.#wake();
   }
 
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#frames.length > 0 && this.#error === undefined) {
-        const staged = this.#kinds[0] === STAGED;
-        const chunk = staged ? this.#takeStaged() : this.#takeCoalesced();
-        const offered = this.#takenOffered;
-        let written = 0;
-        while (written < chunk.length) {
-          const count = await this.#sink.write(written === 0 ? chunk : chunk.subarray(written));
-          written += count;
-          this.#written += count;
-        }
-        // Written (even if the queue was discarded meanwhile): the sink is done with it.
-        if (staged && pool.length < POOL_LIMIT) pool.push(chunk.buffer as ArrayBuffer);
-        this.#pending -= chunk.length;
-        this.#offered -= offered;
-        this.#wake();
-      }
-    } catch (error) {
-      this.discard(error);
-    } finally {
+  /**
+   * Writes what is queued, one coalesced chunk at a time, until the queue is empty. Written as
+   * callbacks on the write promise rather than an async loop: no async function per write.
+   */
+  #drain(): void {
+    if (this.#frames.length === 0 || this.#error !== undefined) {
       this.#writing = false;
+      return;
+    }
+    this.#writing = true;
+    const staged = this.#kinds[0] === STAGED;
+    const chunk = staged ? this.#takeStaged() : this.#takeCoalesced();
+    this.#chunk = chunk;
+    this.#chunkStaged = staged;
+    this.#chunkOffered = this.#takenOffered;
+    this.#chunkWritten = 0;
+    this.#write(chunk);
+  }
+
+  #write(bytes: Uint8Array): void {
+    try {
+      this.#sink.write(bytes).then(this.#onWritten, this.#onFailed);
+    } catch (error) {
+      this.#onFailed(error);
     }
   }
+
+  /** The chunk being written, how much of it is, and what it holds. */
+  #chunk: Uint8Array | undefined;
+  #chunkWritten = 0;
+  #chunkStaged = false;
+  #chunkOffered = 0;
+
+  readonly #onWritten = (count: number): void => {
+    const chunk = this.#chunk!;
+    this.#written += count;
+    this.#chunkWritten += count;
+    if (this.#chunkWritten < chunk.length) {
+      if (this.#error === undefined) this.#write(chunk.subarray(this.#chunkWritten));
+      else this.#writing = false;
+      return;
+    }
+    this.#chunk = undefined;
+    // Written (even if the queue was discarded meanwhile): the sink is done with it.
+    if (this.#chunkStaged && pool.length < POOL_LIMIT) pool.push(chunk.buffer as ArrayBuffer);
+    if (this.#error === undefined) {
+      this.#pending -= chunk.length;
+      this.#offered -= this.#chunkOffered;
+    }
+    this.#wake();
+    this.#drain();
+  };
+
+  readonly #onFailed = (error: unknown): void => {
+    this.#chunk = undefined;
+    this.#writing = false;
+    this.discard(error);
+  };
 
   /** Takes the staging buffer at the front (closing it if it is the open one). */
   #takeStaged(): Uint8Array {
