@@ -19,13 +19,15 @@ import { buildReport, type Collected, markdownTable, textHistogram } from "./lib
 const USAGE =
   `usage: deno task bench [--full] [--only tlspush|reference] [--suite S] [--group NAME] [--out FILE]
   --full            longer runs and 10,000 fan-out clients (default: quick, about 2 minutes)
-  --only KIND       run one server only (ratios are then null)
+  --only KIND       run one server only: tlspush, reference or floor (ratios are then null)
   --suite S         quick (default), scale (50,000 idle clients and broadcasts), or all
   --group NAME      run one scenario group only (${GROUPS.map((g) => g.name).join(", ")})
   --rounds N        run every group N times, tlspush and reference alternating which goes
                     first; values are medians, ratios the median of per-round ratios (default 1)
   --scale-clients N clients of the scale group (default 50000; capped by ulimit -Hn)
   --no-busy-poll    let the load generator sleep in epoll_wait instead of spinning
+  --floor           also run the Deno floor (bench/reference/deno_floor.ts, a minimal Deno TLS
+                    echo): what the runtime itself costs, as floor/reference in the table
   --profile DIR     write a V8 CPU profile of each tlspush server run into DIR
   --out FILE        where to write the JSON (default bench/results/latest.json)`;
 
@@ -50,6 +52,7 @@ function parseFlags() {
         rounds: { type: "string", default: "1" },
         "scale-clients": { type: "string", default: "50000" },
         "no-busy-poll": { type: "boolean", default: false },
+        floor: { type: "boolean", default: false },
         profile: { type: "string" },
         out: { type: "string", default: `${benchDir}/results/latest.json` },
         help: { type: "boolean", default: false },
@@ -59,12 +62,13 @@ function parseFlags() {
       console.log(USAGE);
       Deno.exit(0);
     }
-    if (values.only !== undefined && values.only !== "tlspush" && values.only !== "reference") {
-      usageError(`--only must be tlspush or reference, got '${values.only}'`);
+    if (values.only !== undefined && !["tlspush", "reference", "floor"].includes(values.only)) {
+      usageError(`--only must be tlspush, reference or floor, got '${values.only}'`);
     }
     const kinds: ServerKind[] = values.only
       ? [values.only as ServerKind]
       : ["tlspush", "reference"];
+    if (values.floor && !kinds.includes("floor")) kinds.push("floor");
     const suite = values.suite;
     if (suite !== "quick" && suite !== "scale" && suite !== "all") {
       usageError(`--suite must be quick, scale or all, got '${suite}'`);
@@ -239,6 +243,7 @@ async function main(): Promise<number> {
       const servers = {
         ...(e.tlspush ? { tlspush: e.tlspush } : {}),
         ...(e.reference ? { reference: e.reference } : {}),
+        ...(e.floor ? { floor: e.floor } : {}),
       };
       console.log(textHistogram(`latency histogram, ${key}`, servers));
     }

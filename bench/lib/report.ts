@@ -33,6 +33,10 @@ export interface ScenarioEntry {
   rounds?: RoundEntry[];
   /** False when a side was bound by the load generator: the ratio then says nothing. */
   compared?: boolean;
+  /** The Deno floor (`--floor`): a minimal Deno TLS echo, what the runtime itself allows. */
+  floor?: number | null;
+  /** floor / reference, the median of per-round ratios. */
+  floor_ratio?: number | null;
 }
 
 /** Per metric and server: the load generator's and the server's CPU, and what limited it. */
@@ -56,6 +60,7 @@ export type CpuCheck = Record<
 export interface LatencyEntry {
   tlspush: LatencySummary | null;
   reference: LatencySummary | null;
+  floor?: LatencySummary | null;
   ratio_p50: number | null;
   ratio_p99: number | null;
   ratio_p999: number | null;
@@ -144,6 +149,7 @@ export function buildReport(
     }
     const t = median(ts.map((x) => x.value));
     const r = median(rs.map((x) => x.value));
+    const fs = got.floor ?? [];
     const perRound = median(rounds.map((x) => x.ratio ?? NaN));
     const loadgenBound = [...ts, ...rs].some((x) => {
       const b = boundOf(x);
@@ -158,7 +164,14 @@ export function buildReport(
       rounds,
       compared: !loadgenBound,
     };
-    for (const kind of ["tlspush", "reference"] as const) {
+    if (fs.length > 0) {
+      const f = median(fs.map((x) => x.value));
+      const e = report[m.section][m.key];
+      e.floor = f === null ? null : round(f);
+      const perRoundFloor = median(fs.map((x, i) => ratioOf(x.value, rs[i]?.value ?? null) ?? NaN));
+      e.floor_ratio = perRoundFloor === null ? null : Math.round(perRoundFloor * 1000) / 1000;
+    }
+    for (const kind of ["tlspush", "reference", "floor"] as const) {
       const list = got[kind] ?? [];
       const withCpu = list.filter((g) => !Number.isNaN(g.loadgenCpuPct));
       if (withCpu.length === 0) continue;
@@ -179,6 +192,7 @@ export function buildReport(
     };
     const lt = lat(ts);
     const lr = lat(rs);
+    const lf = lat(fs);
     const seen = Object.values(report.latency).some((e) =>
       (lt !== null && e.tlspush === lt) || (lr !== null && e.reference === lr)
     );
@@ -189,6 +203,7 @@ export function buildReport(
         ratio_p50: ratioOf(lt?.p50_us ?? null, lr?.p50_us ?? null),
         ratio_p99: ratioOf(lt?.p99_us ?? null, lr?.p99_us ?? null),
         ratio_p999: ratioOf(lt?.p999_us ?? null, lr?.p999_us ?? null),
+        ...(lf ? { floor: lf } : {}),
       };
     }
   }
@@ -199,10 +214,15 @@ const fmt = (x: number | null) => (x === null ? "—" : x.toLocaleString("en-US"
 
 /** The markdown tables printed on stdout: figures, then latency per scenario. */
 export function markdownTable(report: BenchReport): string {
+  const withFloor = [...Object.values(report.scenarios), ...Object.values(report.extra)].some((
+    e,
+  ) => e.floor !== undefined);
   const rows = [
     "| scenario | unit | tlspush | reference | ratio t/r | better | bound (t / r) " +
-    "| loadgen busy % (t / r) | server CPU % (t / r) | CPU 0 busy % (t / r) |",
-    "| --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |",
+    "| loadgen busy % (t / r) | server CPU % (t / r) | CPU 0 busy % (t / r) |" +
+    (withFloor ? " Deno floor | floor/r |" : ""),
+    "| --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |" +
+    (withFloor ? " ---: | ---: |" : ""),
   ];
   let uncompared = false;
   const entries = [
@@ -282,11 +302,18 @@ export function latencyTable(report: BenchReport): string {
       `${us(e.tlspush ? f(e.tlspush) : undefined)} / ${
         us(e.reference ? f(e.reference) : undefined)
       }`;
+    const floor = e.floor
+      ? ` ${us(e.floor.p50_us)} / ${us(e.floor.p99_us)} / ${us(e.floor.p999_us)} |`
+      : "";
     rows.push(
       `| ${key} | ${pair((l) => l.p50_us)} | ${pair((l) => l.p99_us)} | ${
         pair((l) => l.p999_us)
-      } | ${fmt(e.ratio_p50)} | ${fmt(e.ratio_p99)} | ${fmt(e.ratio_p999)} |`,
+      } | ${fmt(e.ratio_p50)} | ${fmt(e.ratio_p99)} | ${fmt(e.ratio_p999)} |${floor}`,
     );
+  }
+  if (entries.some(([, e]) => e.floor)) {
+    rows[0] += " Deno floor p50 / p99 / p99.9 |";
+    rows[1] += " ---: |";
   }
   return rows.join("\n") + "\n";
 }
@@ -310,7 +337,7 @@ export function textHistogram(
   title: string,
   byServer: Partial<Record<ServerKind, Pick<LatencySummary, "hist">>>,
 ): string {
-  const kinds = (["tlspush", "reference"] as const).filter((k) => byServer[k]);
+  const kinds = (["tlspush", "reference", "floor"] as const).filter((k) => byServer[k]);
   const bins = (hist: [number, number][]) => {
     const counts = new Array(EDGES.length + 1).fill(0);
     let total = 0;
@@ -331,12 +358,12 @@ export function textHistogram(
       : `${EDGES[i - 1]}–${EDGES[i]}`;
   const last = Math.max(...shares.map((s) => s.findLastIndex((x) => x > 0)));
   const first = Math.min(...shares.map((s) => s.findIndex((x) => x > 0)));
-  const lines = [`${title} (µs; share of messages, each █ = 2%)`];
+  const lines = [`${title} (µs; share of messages, each █ = 4%)`];
   for (let i = Math.max(0, first); i <= last; i++) {
     const cells = kinds.map((k, j) => {
       const v = shares[j][i];
       const pctText = v === 0 ? "0" : v < 0.0001 ? "<0.01" : (v * 100).toFixed(2);
-      return `${k.padEnd(9)} ${pctText.padStart(6)}% ${"█".repeat(Math.round(v * 50)).padEnd(50)}`;
+      return `${k.padEnd(9)} ${pctText.padStart(6)}% ${"█".repeat(Math.round(v * 25)).padEnd(25)}`;
     });
     lines.push(`${label(i).padStart(14)}  ${cells.join("  ")}`);
   }

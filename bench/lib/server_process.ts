@@ -10,8 +10,11 @@
 import { runOk, sleep } from "./exec.ts";
 import type { BenchCerts } from "./certs.ts";
 
-/** Which implementation to run. */
-export type ServerKind = "tlspush" | "reference";
+/**
+ * Which implementation to run: tlspush, the Node.js reference, or the Deno floor (a minimal
+ * Deno TLS echo, bench/reference/deno_floor.ts: what the runtime itself costs).
+ */
+export type ServerKind = "tlspush" | "reference" | "floor";
 
 /** CPU the servers run on; the load generator gets the other one. */
 export const SERVER_CPU = 0;
@@ -45,6 +48,16 @@ function command(kind: ServerKind, certs: BenchCerts, profileDir?: string): stri
     certs.key,
   ];
   if (kind === "reference") return ["node", "bench/reference/server.mjs", ...flags];
+  if (kind === "floor") {
+    return [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "bench/reference/deno_floor.ts",
+      ...flags,
+    ];
+  }
   // As `deno task server` runs it (--allow-ffi lets it force-close sockets
   // for its handshake timeout), minus the HTTPS/WebSocket side, which the
   // reference does not have and whose fixed default port may be taken, and
