@@ -29,13 +29,35 @@ export interface OutboundQueueOptions {
 const MAX_COALESCED_WRITE = 256 * 1024;
 
 /**
- * Size of the pooled buffers {@link OutboundQueue.pushCopy} packs small copies into (one TLS
- * record's worth). A larger copy gets a buffer of its own.
+ * Largest pooled buffer {@link OutboundQueue.pushCopy} packs small copies into (one TLS record's
+ * worth); a larger copy gets a buffer of its own.
  */
 export const STAGE_SIZE = 16 * 1024;
-/** Free staging buffers kept for reuse, shared by every queue (an idle connection holds none). */
-const POOL_LIMIT = 256;
-const pool: ArrayBuffer[] = [];
+/** Sizes of the pooled buffers: the smallest that fits a copy is used. */
+const STAGE_SIZES = [1024, 2048, 4096, 8192, STAGE_SIZE];
+/** Bytes of free buffers each size keeps for reuse (shared by every queue; idle ones hold none). */
+const POOL_BYTES_PER_SIZE = 2 << 20;
+/**
+ * Free buffers by size. Thousands of connections may each have one in flight at once (all their
+ * reads complete before any write's callback runs), so small sizes keep many.
+ */
+const pools = new Map<number, ArrayBuffer[]>(STAGE_SIZES.map((size) => [size, []]));
+
+function takeStage(size: number): Uint8Array {
+  let stageSize = STAGE_SIZE;
+  for (const candidate of STAGE_SIZES) {
+    if (candidate >= size) {
+      stageSize = candidate;
+      break;
+    }
+  }
+  return new Uint8Array(pools.get(stageSize)!.pop() ?? new ArrayBuffer(stageSize));
+}
+
+function giveBack(buffer: ArrayBuffer): void {
+  const pool = pools.get(buffer.byteLength);
+  if (pool && pool.length * buffer.byteLength < POOL_BYTES_PER_SIZE) pool.push(buffer);
+}
 
 /** What a queued entry is: an echo, an offered (pushed) message, or a pooled staging buffer. */
 const ECHO = 0;
@@ -133,9 +155,9 @@ export class OutboundQueue {
     const size = bytes.length;
     if (size > STAGE_SIZE) return this.push(bytes.slice());
     let stage = this.#stage;
-    if (stage === undefined || this.#stageUsed + size > STAGE_SIZE) {
+    if (stage === undefined || this.#stageUsed + size > stage.length) {
       this.#closeStage();
-      stage = this.#stage = new Uint8Array(pool.pop() ?? new ArrayBuffer(STAGE_SIZE));
+      stage = this.#stage = takeStage(size);
       this.#stageUsed = 0;
       this.#frames.push(stage);
       this.#kinds.push(STAGED);
@@ -227,7 +249,7 @@ export class OutboundQueue {
     }
     this.#chunk = undefined;
     // Written (even if the queue was discarded meanwhile): the sink is done with it.
-    if (this.#chunkStaged && pool.length < POOL_LIMIT) pool.push(chunk.buffer as ArrayBuffer);
+    if (this.#chunkStaged) giveBack(chunk.buffer as ArrayBuffer);
     if (this.#error === undefined) {
       this.#pending -= chunk.length;
       this.#offered -= this.#chunkOffered;
