@@ -9,8 +9,12 @@ import type { MachineInfo } from "./machine.ts";
 import type { LatencySummary, Measurement, MetricDef } from "./scenarios.ts";
 import type { ServerKind } from "./server_process.ts";
 
-/** What limited a figure: the server's core, the load generator's, or neither (latency). */
-export type Bound = "server" | "loadgen" | "both" | "neither";
+/**
+ * What limited a figure: the server's core, the load generator's, both, neither (latency), or
+ * `shared`: the server's core was busy with other work (other processes), so the figure is
+ * understated and says little.
+ */
+export type Bound = "server" | "loadgen" | "both" | "neither" | "shared";
 
 /** One round's figures of a metric. */
 export interface RoundEntry {
@@ -109,8 +113,15 @@ export function median(values: number[]): number | null {
 export function boundOf(m: Measurement): Bound {
   const server = m.serverCpuPct >= SATURATED_PCT;
   const loadgen = m.loadgenBusyPct >= SATURATED_PCT;
-  return server && loadgen ? "both" : server ? "server" : loadgen ? "loadgen" : "neither";
+  if (server && loadgen) return "both";
+  if (server) return "server";
+  // Everything on CPU 0 but the server: more than a sixth of the core went to someone else.
+  if (m.cpu0BusyPct - m.serverCpuPct > SHARED_PCT) return "shared";
+  return loadgen ? "loadgen" : "neither";
 }
+
+/** CPU 0 busy beyond the server's own CPU by more than this: the core was shared. */
+export const SHARED_PCT = 15;
 
 /** The measurement of the round whose value is the median (ties: the earlier). */
 function medianRound(ms: Measurement[]): Measurement {
@@ -266,7 +277,8 @@ export function markdownTable(report: BenchReport): string {
     `bulk_1m is ${pct(bulk?.tlspush ?? null)} of it for tlspush, ${pct(bulk?.reference ?? null)} ` +
     `for the reference.`,
     `bound: which core was saturated (≥ ${SATURATED_PCT}%): the server's, the load ` +
-    "generator's, or neither (the figure is latency-bound: too little in flight to fill either). " +
+    "generator's, or neither (the figure is latency-bound: too little in flight to fill either); " +
+    `shared: other work took more than ${SHARED_PCT}% of the server's core (figure understated). ` +
     "loadgen busy % is the share of the window the load generator was not polling in vain.",
     "CPU 0 busy % is everything that ran on the server's core (kernel network work and other " +
     "processes included): near 100% with server CPU % well below it means the server shared " +
