@@ -81,6 +81,7 @@ Deno.test("copies are packed into pooled buffers, in order with frames, and may 
   sink.release();
   await queue.flushed();
   assertEquals(concatBytes(sink.received), concatBytes(expected));
+  assert(sink.writes < 100, `coalesced: ${sink.writes} writes of 700 bytes at most for 38 KB`);
   assertEquals(queue.pending, 0);
   assertEquals(queue.offered, 0);
   // The buffers came back to the pool and are reused: a second round arrives intact too.

@@ -215,10 +215,8 @@ export class OutboundQueue {
       return;
     }
     this.#writing = true;
-    const staged = this.#kinds[0] === STAGED;
-    const chunk = staged ? this.#takeStaged() : this.#takeCoalesced();
+    const chunk = this.#take();
     this.#chunk = chunk;
-    this.#chunkStaged = staged;
     this.#chunkOffered = this.#takenOffered;
     this.#chunkWritten = 0;
     this.#write(chunk);
@@ -235,7 +233,8 @@ export class OutboundQueue {
   /** The chunk being written, how much of it is, and what it holds. */
   #chunk: Uint8Array | undefined;
   #chunkWritten = 0;
-  #chunkStaged = false;
+  /** The pooled buffer the chunk is a view of, to give back once written. */
+  #chunkStage: ArrayBuffer | undefined;
   #chunkOffered = 0;
 
   readonly #onWritten = (count: number): void => {
@@ -249,7 +248,8 @@ export class OutboundQueue {
     }
     this.#chunk = undefined;
     // Written (even if the queue was discarded meanwhile): the sink is done with it.
-    if (this.#chunkStaged) giveBack(chunk.buffer as ArrayBuffer);
+    if (this.#chunkStage !== undefined) giveBack(this.#chunkStage);
+    this.#chunkStage = undefined;
     if (this.#error === undefined) {
       this.#pending -= chunk.length;
       this.#offered -= this.#chunkOffered;
@@ -264,21 +264,23 @@ export class OutboundQueue {
     this.discard(error);
   };
 
-  /** Takes the staging buffer at the front (closing it if it is the open one). */
-  #takeStaged(): Uint8Array {
-    if (this.#frames.length === 1) this.#closeStage();
-    this.#kinds.shift();
-    this.#takenOffered = 0;
-    return this.#frames.shift()!;
-  }
-
   /**
-   * Takes frames from the front, up to one write's worth and up to the next staging buffer,
-   * joined; {@link #takenOffered} says how many of their bytes were offered.
+   * Takes entries from the front, up to one write's worth, joined ({@link #takenOffered} says
+   * how many of their bytes were offered). A single pooled buffer is written as it is and given
+   * back afterwards; pooled buffers joined with others are copied and given back at once.
    */
-  #takeCoalesced(): Uint8Array {
+  #take(): Uint8Array {
+    this.#closeStage(); // what is taken is final: later copies start another buffer
     const frames = this.#frames;
     const kinds = this.#kinds;
+    if (frames.length === 1) {
+      const chunk = frames[0];
+      this.#chunkStage = kinds[0] === STAGED ? chunk.buffer as ArrayBuffer : undefined;
+      this.#takenOffered = kinds[0] === OFFERED ? chunk.length : 0;
+      frames.length = 0;
+      kinds.length = 0;
+      return chunk;
+    }
     let count = 0;
     let size = 0;
     let offered = 0;
@@ -286,19 +288,20 @@ export class OutboundQueue {
       size += frames[count].length;
       if (kinds[count] === OFFERED) offered += frames[count].length;
       count++;
-    } while (
-      count < frames.length && kinds[count] !== STAGED &&
-      size + frames[count].length <= MAX_COALESCED_WRITE
-    );
+    } while (count < frames.length && size + frames[count].length <= MAX_COALESCED_WRITE);
     this.#takenOffered = offered;
-    if (count === frames.length) {
-      const chunk = concatBytes(frames);
-      frames.length = 0;
-      kinds.length = 0;
-      return chunk;
+    const taken = frames.splice(0, count);
+    const takenKinds = kinds.splice(0, count);
+    if (count === 1) {
+      this.#chunkStage = takenKinds[0] === STAGED ? taken[0].buffer as ArrayBuffer : undefined;
+      return taken[0];
     }
-    kinds.splice(0, count);
-    return concatBytes(frames.splice(0, count));
+    const chunk = concatBytes(taken);
+    for (let i = 0; i < count; i++) {
+      if (takenKinds[i] === STAGED) giveBack(taken[i].buffer as ArrayBuffer);
+    }
+    this.#chunkStage = undefined;
+    return chunk;
   }
 
   #changed(): Promise<void> {

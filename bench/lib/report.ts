@@ -256,7 +256,7 @@ export function markdownTable(report: BenchReport): string {
       ratio += " †";
       uncompared = true;
     }
-    const spread = (e.rounds?.length ?? 0) > 1
+    const spread = (e.rounds?.length ?? 0) > 1 && e.rounds!.some((r) => r.ratio !== null)
       ? ` (${e.rounds!.map((r) => fmt(r.ratio)).join(", ")})`
       : "";
     rows.push(
