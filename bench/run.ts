@@ -219,6 +219,7 @@ async function main(): Promise<number> {
         // Alternate which server goes first, so that drift within a round favours neither.
         const kinds = round % 2 === 0 ? flags.kinds : [...flags.kinds].reverse();
         for (const kind of kinds) {
+          if (kind === "floor" && group.floor === false) continue;
           await runGroup(round, group, kind);
         }
       }

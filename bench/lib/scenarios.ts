@@ -128,6 +128,8 @@ export interface Group {
   name: string;
   /** Suites it belongs to (`--suite`): `quick` is the default run. */
   suites: Suite[];
+  /** The Deno floor runs this group too (with `--floor`); default true. */
+  floor?: boolean;
   metrics: MetricDef[];
   run(ctx: GroupContext): Promise<Figures>;
 }
@@ -339,6 +341,7 @@ export const GROUPS: Group[] = [
     // connects and is served.
     name: "scale",
     suites: ["scale"],
+    floor: false, // the floor is a throughput and latency baseline, not a server to hold clients
     metrics: [
       metric("scale_clients", "clients", true, "scale"),
       metric("scale_connect_s", "s", false, "scale"),
