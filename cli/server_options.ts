@@ -45,8 +45,13 @@ Options:
   --drain-timeout S      seconds to flush a client's queue at shutdown, or without progress
                          once it has half-closed (default 5; 0: close without waiting)
   --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
-  --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
+  --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10);
+                         on the --ws-port: TLS and a complete request head
   --idle-timeout S       close a client silent for S seconds (default 0: never)
+  --request-timeout S    --ws-port: cut off a request whose body and answer take longer than
+                         S seconds (default 30)
+  --keepalive-timeout S  --ws-port: close an HTTP connection idle for S seconds between
+                         requests (default 30; WebSocket clients stay: they answer pings)
   --history N            messages each channel keeps for replay to v2 clients (default 100)
   --history-age S        ...and for at most S seconds (default 3600; 0: no age limit)
   --max-channels N       channels one v2 connection may subscribe to (default 1000)
@@ -94,6 +99,8 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "max-connections": { type: "string" },
     "handshake-timeout": { type: "string" },
     "idle-timeout": { type: "string" },
+    "request-timeout": { type: "string" },
+    "keepalive-timeout": { type: "string" },
     verbose: { type: "boolean" },
     history: { type: "string" },
     "history-age": { type: "string" },
@@ -149,6 +156,12 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     idleTimeoutMs: values["idle-timeout"] === undefined
       ? d.idleTimeoutMs
       : parseSeconds(values["idle-timeout"], "--idle-timeout"),
+    requestTimeoutMs: values["request-timeout"] === undefined
+      ? d.requestTimeoutMs
+      : positiveSeconds(values["request-timeout"], "--request-timeout"),
+    keepAliveTimeoutMs: values["keepalive-timeout"] === undefined
+      ? d.keepAliveTimeoutMs
+      : positiveSeconds(values["keepalive-timeout"], "--keepalive-timeout"),
     ws: !(values["no-ws"] ?? false),
     wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
     adminToken,

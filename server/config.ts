@@ -48,6 +48,10 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   /** A client silent this many ms is closed (0: never). */
   idleTimeoutMs: number;
+  /** An HTTP request (body and answer) under way longer than this many ms is cut off. */
+  requestTimeoutMs: number;
+  /** An HTTP connection idle between requests this many ms is closed (not a WebSocket). */
+  keepAliveTimeoutMs: number;
   /** Whether the HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`) runs. */
   ws: boolean;
   /** Port of the HTTPS/WebSocket endpoint (default 9003; 0 picks a free one). */
@@ -94,6 +98,8 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxConnections: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 0,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 30_000,
   ws: true,
   wsPort: 9003,
   history: 100,

@@ -111,6 +111,7 @@ function serve(
   });
   const address = listener.addr;
   const transport = options.plain ? "tcp" : "tls";
+  const reaper = new SocketReaper();
   let web: WebServer | undefined;
   try {
     web = options.ws
@@ -120,6 +121,12 @@ function serve(
         tls: certificate,
         settings,
         budget,
+        reaper,
+        timeouts: {
+          handshakeMs: options.handshakeTimeoutMs,
+          requestMs: options.requestTimeoutMs,
+          keepAliveMs: options.keepAliveTimeoutMs,
+        },
         adminToken: options.adminToken,
         publishToken: options.publishToken,
         cluster: cluster?.status,
@@ -130,7 +137,6 @@ function serve(
     listener.close();
     throw error;
   }
-  const reaper = new SocketReaper();
   const stream = new StreamServer(listener, {
     settings,
     budget,
@@ -151,11 +157,23 @@ function serve(
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
     );
-  } else if (!reaper.available) {
-    logger.info(
-      `warning: ${reaper.unavailableReason}: peers that never finish the TLS handshake are ` +
-        `abandoned after --handshake-timeout, but their sockets stay open until they leave`,
-    );
+  }
+  if (!reaper.available) {
+    const unguarded = [
+      ...(options.plain ? [] : [
+        "peers that never finish the TLS handshake are abandoned after --handshake-timeout, " +
+        "but their sockets stay open until they leave",
+      ]),
+      ...(web
+        ? [
+          "the --ws-port has no handshake, request or keep-alive timeout and counts only " +
+          "WebSocket clients toward --max-connections",
+        ]
+        : []),
+    ];
+    if (unguarded.length) {
+      logger.info(`warning: ${reaper.unavailableReason}: ${unguarded.join("; ")}`);
+    }
   }
   const stopReport = startTrafficReport(hub, logger, options.trafficReportMs);
   // Memory goes back while idle: retained messages past --history-age are dropped.

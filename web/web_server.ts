@@ -18,13 +18,15 @@
  * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { startWebServer } from "./web_server.ts";
  * const logger = new Logger();
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined, server: "tlspush",
  *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
- *   budget: new ConnectionBudget(0, logger),
+ *   budget: new ConnectionBudget(0, logger), reaper: new SocketReaper(),
+ *   timeouts: { handshakeMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 },
  * });
  * await web.shutdown(1000);
  * ```
@@ -38,9 +40,11 @@ import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import type { SocketReaper } from "../util/socket_reaper.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
+import { ConnectionGuard, type WebTimeouts } from "./connection_guard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
@@ -60,6 +64,10 @@ export interface WebServerConfig {
   settings: PeerSettings;
   /** The server-wide connection budget (`--max-connections`). */
   budget: ConnectionBudget;
+  /** Shuts down the port's sockets that overstay a limit (see {@link ConnectionGuard}). */
+  reaper: SocketReaper;
+  /** Time limits of a connection before and between its requests, and of one request. */
+  timeouts: WebTimeouts;
   /** The admin token; undefined generates one. */
   adminToken: string | undefined;
   /** The publish API's token; undefined turns `/api/publish` off. */
@@ -92,6 +100,7 @@ export interface WebServer {
  * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { startWebServer } from "./web_server.ts";
  * const logger = new Logger();
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
@@ -99,6 +108,7 @@ export interface WebServer {
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
  *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
  *   budget: new ConnectionBudget(10_000, logger), server: "tcp 127.0.0.1:9002",
+ *   reaper: new SocketReaper(), timeouts: { handshakeMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 },
  * });
  * console.log(`dashboard: ${web.origin}/admin?token=${web.auth.token}`);
  * await web.shutdown(1000);
@@ -116,6 +126,10 @@ export function startWebServer(config: WebServerConfig): WebServer {
     token: config.publishToken === undefined ? undefined : new SecretToken(config.publishToken),
   });
   const handler = (request: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+    const admission = guard.admit(info);
+    if (!admission) {
+      return respond(503, "too many connections\n", { "retry-after": "5", connection: "close" });
+    }
     const url = new URL(request.url);
     const path = url.pathname;
     if (PUBLISH_PATHS.has(path)) return publishApi.handle(request);
@@ -127,7 +141,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
-      const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
+      // The connection's slot becomes the WebSocket's; an inert guard holds none.
+      const slot = admission.webSocket() ??
+        config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
       if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
       const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
       const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
@@ -155,6 +171,8 @@ export function startWebServer(config: WebServerConfig): WebServer {
         if (!isUpgrade(request)) return respond(426, "WebSocket only\n", { upgrade: "websocket" });
         if (!originAllowed(request)) return respond(403, "origin not allowed\n");
         const { socket, response } = Deno.upgradeWebSocket(request);
+        const slot = admission.webSocket();
+        socket.addEventListener("close", () => slot?.release());
         feed.attach(socket);
         return response;
       }
@@ -191,6 +209,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
       },
     }, handler), "--ws-port");
   const address = server.addr;
+  const guard = new ConnectionGuard({
+    port: address.port,
+    reaper: config.reaper,
+    budget: config.budget,
+    logger,
+    timeouts: config.timeouts,
+    what: `${secure ? "HTTPS" : "HTTP"}/WebSocket connection`,
+  });
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
   const feed = new AdminFeed({
@@ -210,6 +236,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
+        guard.close(); // sockets without a request under way would hold it up
         feed.close();
         await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
         await withinDeadline(stopped, 2000);
