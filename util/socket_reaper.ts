@@ -59,6 +59,8 @@ export class SocketReaper {
   readonly #length = new Uint32Array(1);
   readonly #lengthBytes = new Uint8Array(this.#length.buffer);
   readonly #view = new DataView(this.#address.buffer);
+  /** The highest fd that was a socket in the last pass over them all. */
+  #highest = 0;
 
   /** Loads the socket calls from libc when the platform and permissions allow it. */
   constructor() {
@@ -143,17 +145,28 @@ export class SocketReaper {
     for (const request of pending.values()) request.resolve(false);
   }
 
-  /** Calls `visit` with each IP socket's fd, its local address just read, until it says stop. */
+  /**
+   * Calls `visit` with each IP socket's fd, its local address just read, until it says stop.
+   * Every fd up to the highest socket of the last full pass is looked at: sockets closed since
+   * can leave a gap wider than {@link FD_GAP_LIMIT} below ones still open (a flood dropped in
+   * two sweeps did). Beyond it, new fds are handed out lowest first, so the gap rule holds.
+   */
   #eachSocket(visit: (fd: number) => boolean): void {
     let gap = 0;
-    for (let fd = 3; gap < FD_GAP_LIMIT; fd++) {
+    let highest = 0;
+    for (let fd = 3; fd <= this.#highest || gap < FD_GAP_LIMIT; fd++) {
       if (!this.#read(fd, "getsockname")) {
         gap++;
         continue;
       }
       gap = 0;
-      if (visit(fd)) return;
+      highest = fd;
+      if (visit(fd)) {
+        this.#highest = Math.max(this.#highest, highest);
+        return;
+      }
     }
+    this.#highest = highest;
   }
 
   /**
