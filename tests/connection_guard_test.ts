@@ -62,15 +62,17 @@ async function openMany(
 async function webSocketEcho(port: number, caFile: string, text: string): Promise<string> {
   const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caFile)] });
   const socket = new WebSocket(`wss://localhost:${port}/ws`, { client });
+  const closed = new Promise((resolve) => socket.onclose = resolve);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const echo = new Promise<string>((resolve, reject) => {
+    return await new Promise<string>((resolve, reject) => {
       socket.onopen = () => socket.send(text);
       socket.onmessage = (event) => resolve(String(event.data));
       socket.onerror = (event) => reject(new Error((event as ErrorEvent).message));
+      timer = setTimeout(() => reject(new Error(`no echo within ${MARGIN_MS} ms`)), MARGIN_MS);
     });
-    return await echo;
   } finally {
-    const closed = new Promise((resolve) => socket.onclose = resolve);
+    clearTimeout(timer);
     socket.close();
     await closed;
     client.close();

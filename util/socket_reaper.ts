@@ -102,7 +102,8 @@ export class SocketReaper {
 
   /**
    * Visits every connected TCP socket of this process whose local port is `port` (what a
-   * listener on that port accepted) with its peer, as {@link peerKey} writes it. A socket for
+   * listener on that port accepted) with its peer, as {@link peerKey} writes it, and its fd
+   * (a peer's address and port can come back on a new connection at once). A socket for
    * which `visit` returns true is shut down there and then: in the same synchronous pass, so
    * its descriptor cannot have been closed and reused by another connection in between.
    * Does nothing when {@link available} is false.
@@ -118,12 +119,12 @@ export class SocketReaper {
    * });
    * ```
    */
-  sweep(port: number, visit: (peer: string) => boolean): void {
+  sweep(port: number, visit: (peer: string, fd: number) => boolean): void {
     const libc = this.#libc;
     if (!libc) return;
     this.#eachSocket((fd) => {
       if (this.#port() !== port || !this.#read(fd, "getpeername")) return false;
-      if (visit(this.#format())) libc.symbols.shutdown(fd, SHUT_RDWR);
+      if (visit(this.#format(), fd)) libc.symbols.shutdown(fd, SHUT_RDWR);
       return false;
     });
   }

@@ -82,8 +82,10 @@ export interface Admission {
 
 /** One accepted socket of the port, as far as the guard knows it. */
 interface Tracked {
-  /** Its budget slot; undefined once refused or given back: shut it down. */
+  /** Its budget slot; undefined when refused. */
   slot: Slot | undefined;
+  /** Its peer, the key it is known by. */
+  key: string;
   /** When it was first seen. */
   seenAt: number;
   /** When its last request ended (or when it was seen, before any). */
@@ -158,7 +160,7 @@ export class ConnectionGuard {
     const key = peerKey(info.remoteAddr as Deno.NetAddr);
     if (key === undefined) return ADMIT_UNGUARDED;
     const socket = this.#sockets.get(key) ?? this.#track(key, this.#sweeps);
-    if (!socket.slot) return undefined;
+    if (!socket.slot) return undefined; // refused: the next sweep shuts it down
     const start = this.#now();
     socket.requests++;
     socket.underWay.push(start);
@@ -170,7 +172,8 @@ export class ConnectionGuard {
     return {
       webSocket: () => {
         socket.upgraded = true;
-        // Closing the WebSocket gives the place back at once; the sweep shuts what is left.
+        // Closing the WebSocket gives the place back at once; should its socket linger, the
+        // sweep takes it for a new connection (without a request: dropped in time).
         return { release: () => this.#release(socket) };
       },
     };
@@ -189,7 +192,7 @@ export class ConnectionGuard {
       const socket = this.#sockets.get(key) ?? this.#track(key, sweep, now);
       socket.sweep = sweep;
       let reason: Reason | undefined;
-      if (!socket.slot) reason = "refused";
+      if (!socket.slot) reason = "refused"; // over the budget
       else if (socket.upgraded) return false;
       else if (socket.underWay.length > 0) {
         if (now - Math.min(...socket.underWay) > requestMs) reason = "request";
@@ -200,15 +203,14 @@ export class ConnectionGuard {
       const list = dropped.get(reason) ?? [];
       dropped.set(reason, list);
       list.push(key);
+      // Forgotten at once: its address and port may come back on a new connection before the
+      // next sweep. Should this socket itself linger until then, it is taken for a new one.
       this.#release(socket);
       return true;
     });
     // Seen in an earlier sweep, or added by a request before this one, and not found now: gone.
-    for (const [key, socket] of this.#sockets) {
-      if (socket.sweep < sweep) {
-        this.#sockets.delete(key);
-        this.#release(socket);
-      }
+    for (const socket of this.#sockets.values()) {
+      if (socket.sweep < sweep) this.#release(socket);
     }
     this.#report(dropped);
   }
@@ -225,13 +227,13 @@ export class ConnectionGuard {
       return !socket || (!socket.upgraded && socket.underWay.length === 0);
     });
     for (const socket of this.#sockets.values()) this.#release(socket);
-    this.#sockets.clear();
   }
 
   #track(key: string, sweep: number, now = this.#now()): Tracked {
     const what = this.#options.what ?? "web connection";
     const socket: Tracked = {
       slot: this.#options.budget.take(key, what),
+      key,
       seenAt: now,
       idleSince: now,
       requests: 0,
@@ -243,9 +245,11 @@ export class ConnectionGuard {
     return socket;
   }
 
+  /** Gives the socket's slot back and forgets it. */
   #release(socket: Tracked): void {
     socket.slot?.release();
     socket.slot = undefined;
+    if (this.#sockets.get(socket.key) === socket) this.#sockets.delete(socket.key);
   }
 
   /** One line per reason and sweep, not one a socket: a flood must not flood the log. */
