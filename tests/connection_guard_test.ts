@@ -5,12 +5,141 @@
  * a WebSocket client still connect and echo, and the server's descriptors come back to their
  * level before; a request head or body that trickles in is cut off; an idle keep-alive
  * connection is closed; a WebSocket is kept. The only timings asserted are generous upper bounds.
+ * First, the guard's rules alone, with a fake socket table and clock.
  *
  * @module
  */
 import { assert, assertEquals } from "./assert.ts";
 import { MeasuredServer, output } from "./processes.ts";
 import { captureClientHello, echoOnce, type Ending, readToEnd } from "./raw_socket.ts";
+import { ConnectionBudget } from "../hub/connection_budget.ts";
+import { Logger } from "../util/logger.ts";
+import { ConnectionGuard } from "../web/connection_guard.ts";
+
+/** The sockets a fake sweep reports (peer port on 127.0.0.1), and those it was told to shut. */
+class FakeSockets {
+  readonly open = new Set<number>();
+  readonly shut: number[] = [];
+  readonly available = true;
+  sweep(_port: number, visit: (peer: string, fd: number) => boolean): void {
+    for (const port of this.open) {
+      if (visit(`127.0.0.1:${port}`, port)) {
+        this.shut.push(port);
+        this.open.delete(port); // the server then closes it
+      }
+    }
+  }
+}
+
+/** A guard over fake sockets, a fake clock, a budget of `limit` and a log kept in memory. */
+function fakeGuard(limit = 0) {
+  const sockets = new FakeSockets();
+  const clock = { now: 0 };
+  const log: string[] = [];
+  const logger = new Logger({ write: (line) => log.push(line) });
+  const budget = new ConnectionBudget(limit, logger);
+  const guard = new ConnectionGuard({
+    port: 9003,
+    reaper: sockets,
+    budget,
+    logger,
+    timeouts: { handshakeMs: 1000, requestMs: 2000, keepAliveMs: 3000 },
+    now: () => clock.now,
+  });
+  /** A request from peer `port`; `done()` sends its answer. */
+  const request = (port: number) => {
+    const completed = Promise.withResolvers<void>();
+    const info = {
+      remoteAddr: { transport: "tcp", hostname: "::ffff:127.0.0.1", port },
+      completed: completed.promise,
+    } as Deno.ServeHandlerInfo;
+    return { admission: guard.admit(info), done: () => completed.resolve() };
+  };
+  return { sockets, clock, log, budget, guard, request };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("guard: a socket without a request is shut down after the handshake timeout, not before", () => {
+  const { sockets, clock, log, budget, guard } = fakeGuard();
+  sockets.open.add(1).add(2);
+  guard.sweep();
+  assertEquals(budget.used, 2, "both counted from first sight");
+  clock.now = 1000;
+  guard.sweep();
+  assertEquals(sockets.shut, [], "not before the limit");
+  clock.now = 1001;
+  guard.sweep();
+  assertEquals(sockets.shut, [1, 2]);
+  assertEquals(budget.used, 0, "their places are back");
+  assertEquals(log.length, 1, "one line for the sweep, not one a socket");
+  assert(
+    /dropped 2 connections that sent no complete request within --handshake-timeout 1 s/.test(
+      log[0],
+    ),
+  );
+  guard.close();
+});
+
+Deno.test("guard: a request under way too long is cut off; an idle keep-alive connection is closed", async () => {
+  const { sockets, clock, log, guard, request } = fakeGuard();
+  sockets.open.add(1).add(2);
+  guard.sweep();
+  const slow = request(1); // its body trickles in: the answer never goes
+  const quick = request(2);
+  quick.done();
+  await tick();
+  clock.now = 2000;
+  guard.sweep();
+  assertEquals(sockets.shut, [], "both within their limits");
+  clock.now = 2001;
+  guard.sweep();
+  assertEquals(sockets.shut, [1], "the request over --request-timeout");
+  assert(/did not complete a request within --request-timeout 2 s/.test(log.at(-1)!));
+  clock.now = 3000;
+  guard.sweep();
+  assertEquals(sockets.shut, [1], "idle 3000 ms: not over the keep-alive limit");
+  clock.now = 3001;
+  guard.sweep();
+  assertEquals(sockets.shut, [1, 2], "idle past --keepalive-timeout");
+  assertEquals(log.length, 1, "routine keep-alive closes are not logged");
+  slow.done();
+  guard.close();
+});
+
+Deno.test("guard: a WebSocket is exempt and gives its place back when it closes", () => {
+  const { sockets, clock, budget, guard, request } = fakeGuard();
+  sockets.open.add(1);
+  const { admission } = request(1);
+  const slot = admission!.webSocket();
+  assert(slot, "the connection's slot");
+  clock.now = 60_000;
+  guard.sweep();
+  assertEquals(sockets.shut, [], "kept, however long");
+  assertEquals(budget.used, 1);
+  slot.release();
+  assertEquals(budget.used, 0, "given back at once");
+  guard.close();
+});
+
+Deno.test("guard: over the budget a new socket is shut at once and a request is refused", () => {
+  const { sockets, log, budget, guard, request } = fakeGuard(1);
+  sockets.open.add(1).add(2);
+  guard.sweep();
+  assertEquals(sockets.shut, [2]);
+  assertEquals(budget.used, 1);
+  assertEquals(request(3).admission, undefined, "answered 503");
+  assertEquals(
+    log.filter((line) => line.includes("refused web connection")).length,
+    1,
+    "one burst",
+  );
+  sockets.open.delete(1); // closed by its peer
+  guard.sweep();
+  assertEquals(budget.used, 0, "a socket gone gives its place back");
+  assert(request(4).admission, "room again");
+  guard.close();
+});
 
 /** Slack on top of a limit before a socket counts as not closed (a shared, busy machine). */
 const MARGIN_MS = 20_000;

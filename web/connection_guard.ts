@@ -56,8 +56,8 @@ export interface WebTimeouts {
 export interface ConnectionGuardOptions {
   /** The web port (the local port of the sockets to guard). */
   port: number;
-  /** Finds and shuts down the sockets. */
-  reaper: SocketReaper;
+  /** Finds and shuts down the sockets (a {@link SocketReaper}). */
+  reaper: Pick<SocketReaper, "available" | "sweep">;
   /** The server-wide connection budget (`--max-connections`). */
   budget: ConnectionBudget;
   /** Where drops are reported. */
