@@ -1,0 +1,23 @@
+/**
+ * What the hub needs of authentication: turn a token a client presented into
+ * {@link Permissions}, or refuse it with an `AuthenticationError`. The JWT verifier is the one
+ * implementation (`jwt_verifier.ts`); tests may supply their own.
+ *
+ * @example
+ * ```ts
+ * import { Permissions } from "./permissions.ts";
+ * import type { TokenVerifier } from "./token_verifier.ts";
+ * const everyone: TokenVerifier = {
+ *   verify: (token) =>
+ *     Promise.resolve(new Permissions({ identity: token, subs: ["*"], pubs: [], source: "token" })),
+ * };
+ * ```
+ * @module
+ */
+import type { Permissions } from "./permissions.ts";
+
+/** Verifies tokens. */
+export interface TokenVerifier {
+  /** The permissions `token` grants; rejects with `AuthenticationError` when it grants none. */
+  verify(token: string): Promise<Permissions>;
+}
