@@ -38,6 +38,8 @@ if (import.meta.main) {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const server = await startServer(options);
+    // SIGHUP reads again what can change while running (the ACL file).
+    Deno.addSignalListener("SIGHUP", () => server.reload());
     // End of input does not stop the server: it keeps serving until a signal.
     (async () => {
       for await (const line of readLines(Deno.stdin.readable)) server.broadcast(line);

@@ -8,6 +8,7 @@
  * import { Permissions } from "./permissions.ts";
  * import type { TokenVerifier } from "./token_verifier.ts";
  * const everyone: TokenVerifier = {
+ *   algorithm: "anything (a test)",
  *   verify: (token) =>
  *     Promise.resolve(new Permissions({ identity: token, subs: ["*"], pubs: [], source: "token" })),
  * };
@@ -18,6 +19,8 @@ import type { Permissions } from "./permissions.ts";
 
 /** Verifies tokens. */
 export interface TokenVerifier {
+  /** What tokens it takes, for the log (for a JWT verifier: its one algorithm, such as `HS256`). */
+  readonly algorithm: string;
   /** The permissions `token` grants; rejects with `AuthenticationError` when it grants none. */
   verify(token: string): Promise<Permissions>;
 }

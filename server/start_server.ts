@@ -14,20 +14,24 @@
  * ```
  * @module
  */
+import { ConnectRate } from "../hub/connect_rate.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
 import { Hub, type PublishResult } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
+import type { PeerAuth } from "../hub/peer_guard.ts";
 import { startTrafficReport } from "../hub/traffic_report.ts";
 import { openListener } from "../stream/listener.ts";
 import { StreamServer } from "../stream/stream_server.ts";
 import { type LoadedCertificate, loadServerCertificate } from "../tls/server_certificate.ts";
+import { describeError } from "../util/errors.ts";
 import { Logger, plural } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
 import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
 import { connectCluster, type ConnectedCluster } from "./broker_cluster.ts";
 import type { ServerOptions } from "./config.ts";
+import { setUpAuthentication } from "./authentication.ts";
 
 /** How often retained messages are checked against the age limit. */
 const HISTORY_EXPIRY_MS = 10_000;
@@ -44,6 +48,11 @@ export interface RunningServer {
   readonly web: WebServer | undefined;
   /** Publishes an operator message (a line of standard input) to every client. */
   broadcast(message: string): Promise<PublishResult>;
+  /**
+   * Reads again what can change while running (SIGHUP): the ACL file (`--acl`). A file that is
+   * wrong is logged and the one in force kept; never throws.
+   */
+  reload(): Promise<void>;
   /** Stops accepting, flushes every client's queue, closes every connection. */
   shutdown(): Promise<void>;
 }
@@ -68,13 +77,14 @@ export async function startServer(
   logger: Logger = new Logger({ verbose: options.verbose }),
 ): Promise<RunningServer> {
   const certificate = options.plain ? undefined : await loadServerCertificate(options);
+  const auth = await setUpAuthentication(options);
   const cluster = options.broker === undefined ? undefined : await connectCluster(options.broker, {
     prefix: options.brokerPrefix,
     history: options.history,
     historyAgeMs: options.historyAgeMs,
   }, logger);
   try {
-    return await serve(options, logger, certificate, cluster);
+    return await serve(options, logger, certificate, cluster, auth);
   } catch (error) {
     await cluster?.close();
     throw error;
@@ -87,6 +97,7 @@ function serve(
   logger: Logger,
   certificate: LoadedCertificate | undefined,
   cluster: ConnectedCluster | undefined,
+  auth: PeerAuth | undefined,
 ): RunningServer {
   const hub = new Hub({
     logger,
@@ -103,7 +114,14 @@ function serve(
     relay: options.relay,
     drainMs: options.drainMs,
     maxChannels: options.maxChannels,
+    auth,
+    rate: options.rate > 0
+      ? { perSecond: options.rate, burst: options.rateBurst || options.rate }
+      : undefined,
   };
+  const connectRate = options.connectRate > 0
+    ? new ConnectRate(options.connectRate, logger, hub.security)
+    : undefined;
   const listener = openListener({
     hostname: options.hostname,
     port: options.port,
@@ -123,6 +141,7 @@ function serve(
         adminToken: options.adminToken,
         publishToken: options.publishToken,
         cluster: cluster?.status,
+        connectRate,
         server: `${transport} ${formatAddress(address)}`,
       })
       : undefined;
@@ -135,6 +154,7 @@ function serve(
     settings,
     budget,
     reaper,
+    connectRate,
     framing: options.framing,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -147,6 +167,7 @@ function serve(
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
   );
   if (web) announceWeb(web, options.plain, logger);
+  announceLimits(options, auth, logger);
   if (options.plain) {
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
@@ -169,6 +190,20 @@ function serve(
     web,
     caPath: certificate?.caPath,
     broadcast: (text) => hub.publish(new OutgoingMessage(text, { kind: "stdin" })),
+    async reload(): Promise<void> {
+      const acl = auth?.accessList;
+      if (!acl) return;
+      try {
+        const { entries, changed } = await acl.reload();
+        logger.info(
+          changed
+            ? `ACL ${acl.path} reloaded: ${identities(entries)}`
+            : `ACL ${acl.path} unchanged`,
+        );
+      } catch (error) {
+        logger.error(`ACL not reloaded, the one in force is kept: ${describeError(error)}`);
+      }
+    },
     shutdown(): Promise<void> {
       stopping ??= (async () => {
         logger.info(`shutting down: closing ${plural(hub.size, "connection")}`);
@@ -183,6 +218,32 @@ function serve(
       return stopping;
     },
   };
+}
+
+function identities(count: number): string {
+  return `${count} ${count === 1 ? "identity" : "identities"}`;
+}
+
+/** Logs whether clients must authenticate, with what, and the limits in force. */
+function announceLimits(options: ServerOptions, auth: PeerAuth | undefined, logger: Logger): void {
+  if (auth) {
+    const ways = [
+      auth.verifier && `a JWT (${auth.verifier.algorithm})`,
+      auth.accessList &&
+      `a client certificate listed in ${auth.accessList.path} (${
+        identities(auth.accessList.size)
+      })`,
+    ].filter(Boolean);
+    logger.info(
+      `authentication on: clients prove who they are with ${ways.join(" or ")} within ` +
+        `${options.authTimeoutMs / 1000} s; v1 clients without a certificate are refused`,
+    );
+  }
+  const limits = [
+    options.rate > 0 && `--rate ${options.rate}/s (burst ${options.rateBurst || options.rate})`,
+    options.connectRate > 0 && `--connect-rate ${options.connectRate}/s per address`,
+  ].filter(Boolean);
+  if (limits.length > 0) logger.info(`limits: ${limits.join(", ")}`);
 }
 
 /** Logs the HTTPS/WebSocket address and the dashboard URL. */

@@ -52,7 +52,11 @@ export class TokenBucket {
   #at: number;
 
   /** `perSecond` tokens a second, at most `burst`; `now` is the clock in ms (for tests). */
-  constructor(perSecond: number, burst: number, now: () => number = performance.now.bind(performance)) {
+  constructor(
+    perSecond: number,
+    burst: number,
+    now: () => number = performance.now.bind(performance),
+  ) {
     this.#perMs = perSecond / 1000;
     this.#burst = burst;
     this.#now = now;
