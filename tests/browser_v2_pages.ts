@@ -16,6 +16,7 @@ import { startTestServer, TestClient, type TestServer, waitFor } from "./helpers
 import { launchBrowser } from "./browser.ts";
 import { entries, fixedLeaf, openPage, origin, OUTPUT, until } from "./browser_helpers.ts";
 import { webFetch } from "./web_helpers.ts";
+import { brokerBinary, startBrokerServer } from "./brokers.ts";
 
 const PUBLISH_TOKEN = "publish-token-for-the-browser-tests";
 const HOSTILE = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold</b>`;
@@ -392,6 +393,7 @@ Deno.test({
               .waitFor();
             await admin.fill("#broadcast-channel", "news");
             await new Promise((resolve) => setTimeout(resolve, 1200)); // one more chart point
+            assert(await admin.locator("#cluster").isHidden(), "no cluster card without --broker");
             await admin.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
             await client.close();
             await admin.close();
@@ -402,6 +404,46 @@ Deno.test({
           }
         },
       );
+
+      await t.step({
+        name: "with --broker, the dashboard shows the broker and every instance with its clients",
+        // Without redis-server it fails under CI (brokers.ts says what to install), else skips.
+        ignore: brokerBinary("redis") === undefined && !Deno.env.get("CI"),
+        fn: async () => {
+          const redis = await startBrokerServer("redis");
+          const [a, b] = [
+            await startTestServer({ ...leaf, broker: redis.url }),
+            await startTestServer({ ...leaf, broker: redis.url }),
+          ];
+          const onB = await Promise.all([TestClient.connect(b), TestClient.connect(b)]);
+          try {
+            const admin = await openPage(browser, problems);
+            await admin.goto(`${origin(a)}/admin?token=${a.web!.auth.token}`);
+            await admin.locator('#broker-state[data-state="connected"]').waitFor({
+              timeout: 10_000,
+            });
+            assertEquals(await admin.textContent("#broker"), redis.url);
+            // B's heartbeat (every 5 s) carries its two clients.
+            await admin.locator("#instances tr[data-instance] td.clients", { hasText: "2" })
+              .waitFor({ timeout: 15_000 });
+            assertEquals(await admin.locator("#instances tbody tr").count(), 2);
+            assertEquals(
+              await admin.locator("#instances td", { hasText: "(this one)" }).count(),
+              1,
+            );
+            await admin.screenshot({ path: `${OUTPUT}dashboard-cluster.png`, fullPage: true });
+
+            await redis.kill("SIGKILL");
+            await admin.locator('#broker-state[data-state="error"]').waitFor({ timeout: 15_000 });
+            assertEquals(await admin.textContent("#broker-state"), "broker down");
+            await admin.close();
+          } finally {
+            for (const c of onB) c.close();
+            await Promise.all([a.shutdown(), b.shutdown()]);
+            await redis.stop();
+          }
+        },
+      });
 
       assertEquals(problems, []);
     } finally {

@@ -242,6 +242,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     startedAt,
     server: config.server,
     redact: (line) => line.replaceAll(token, "<admin token>"),
+    cluster: config.cluster,
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
 

@@ -163,6 +163,30 @@ function showStats(stats) {
   });
   $("clients").tBodies[0].replaceChildren(...rows);
   if (stats.channels) showChannels(stats.channels);
+  $("cluster").hidden = !stats.cluster;
+  if (stats.cluster) showCluster(stats.cluster, stats.time);
+}
+
+// --- cluster (--broker) -------------------------------------------------------------------
+function showCluster(cluster, now) {
+  $("broker").textContent = cluster.url;
+  $("broker-state").dataset.state = cluster.up ? "connected" : "error";
+  $("broker-state").textContent = cluster.up ? "broker up" : "broker down";
+  const rows = cluster.instances.map((instance) => {
+    const row = document.createElement("tr");
+    row.dataset.instance = instance.id;
+    const self = instance.id === cluster.instanceId;
+    cell(row, self ? `${instance.id} (this one)` : instance.id, "mono");
+    cell(row, formatCount(instance.clients), "num clients");
+    const started = new Date(instance.started);
+    cell(row, started.toLocaleTimeString()).title = started.toISOString();
+    cell(row, `${formatDuration(Math.max(0, now - instance.seen))} ago`, "num");
+    return row;
+  });
+  $("instances").tBodies[0].replaceChildren(...rows);
+  $("broker-detail").textContent = `published ${formatCount(cluster.published)}, ` +
+    `received ${formatCount(cluster.received)}, ${formatCount(cluster.inFlight)} in flight, ` +
+    `${formatCount(cluster.reconnects)} reconnects`;
 }
 
 // --- channels ------------------------------------------------------------------------------
