@@ -26,13 +26,11 @@
 import { isValidChannelPattern } from "../protocol/channel_pattern.ts";
 import { describeError } from "../util/errors.ts";
 import { AccessListError } from "./auth_errors.ts";
+import { IDENTITY_RULE, isValidIdentity } from "./identity.ts";
 import { Permissions } from "./permissions.ts";
 
 /** Largest ACL file read, in bytes. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
-const MAX_IDENTITY_LENGTH = 256;
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const FIELDS = new Set(["subs", "pubs"]);
 
 /**
@@ -59,11 +57,8 @@ export function parseAccessList(text: string, path: string): Map<string, Permiss
   const entries = new Map<string, Permissions>();
   for (const [identity, entry] of Object.entries(document)) {
     const where = `entry ${JSON.stringify(identity.slice(0, 80))}`;
-    if (identity.length === 0 || identity.length > MAX_IDENTITY_LENGTH || CONTROL.test(identity)) {
-      throw new AccessListError(
-        path,
-        `${where}: an identity is 1 to ${MAX_IDENTITY_LENGTH} characters, no control characters`,
-      );
+    if (!isValidIdentity(identity)) {
+      throw new AccessListError(path, `${where}: an identity is ${IDENTITY_RULE}`);
     }
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
       throw new AccessListError(path, `${where}: expected {"subs": [...], "pubs": [...]}`);

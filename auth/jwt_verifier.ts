@@ -32,6 +32,7 @@ import {
 } from "jose";
 import { isValidChannelPattern } from "../protocol/channel_pattern.ts";
 import { AuthenticationError, VerificationKeyError } from "./auth_errors.ts";
+import { IDENTITY_RULE, isValidIdentity } from "./identity.ts";
 import { Permissions } from "./permissions.ts";
 import type { TokenVerifier } from "./token_verifier.ts";
 
@@ -82,10 +83,6 @@ export const MAX_TOKEN_LENGTH = 8192;
 
 /** Most patterns in one of `subs` or `pubs`. */
 const MAX_PATTERNS = 1000;
-const MAX_IDENTITY_LENGTH = 256;
-// C0 controls, DEL and C1 controls: an identity goes into log lines and `OK AUTH`.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Options of a verifier. */
 export interface JwtVerifierOptions {
@@ -221,13 +218,8 @@ export class JwtVerifier implements TokenVerifier {
 
   #permissions(payload: JWTPayload): Permissions {
     const { sub, exp } = payload;
-    if (
-      typeof sub !== "string" || sub.length === 0 || sub.length > MAX_IDENTITY_LENGTH ||
-      CONTROL.test(sub)
-    ) {
-      throw new AuthenticationError(
-        `invalid "sub" claim: 1 to ${MAX_IDENTITY_LENGTH} characters, no control characters`,
-      );
+    if (!isValidIdentity(sub)) {
+      throw new AuthenticationError(`invalid "sub" claim: ${IDENTITY_RULE}`);
     }
     return new Permissions({
       identity: sub,
