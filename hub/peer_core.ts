@@ -186,8 +186,8 @@ export abstract class PeerCore implements Peer {
 
   /**
    * The identity of the client certificate, once the TLS handshake verified one (`--client-ca`);
-   * with `--acl`, its entry's permissions apply. Connected by the client-certificate work: it
-   * returns the peer's `identity`.
+   * with `--acl`, its entry's permissions apply. The client-certificate work connects it: its
+   * body becomes `return this.identity;`.
    */
   protected certificateIdentity(): string | undefined {
     return undefined;
@@ -198,8 +198,8 @@ export abstract class PeerCore implements Peer {
     this.#guard?.admit(permissions);
   }
 
-  /** The identity authenticated (by token or certificate), if any. */
-  get identity(): string | undefined {
+  /** The identity authenticated (by a token, or a certificate listed in the ACL), if any. */
+  get authenticatedAs(): string | undefined {
     return this.#guard?.permissions?.identity;
   }
 
@@ -267,7 +267,8 @@ export abstract class PeerCore implements Peer {
       guard.start();
     }
     const via = this.transport === "ws" ? " over WebSocket" : "";
-    const as = this.identity === undefined ? "" : ` as ${JSON.stringify(this.identity)}`;
+    const who = this.authenticatedAs;
+    const as = who === undefined ? "" : ` as ${JSON.stringify(who)}`;
     hub.logger.info(
       `client #${this.id} connected from ${this.address}${via}${as} (${hub.size} connected)`,
     );
