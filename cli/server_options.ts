@@ -38,6 +38,8 @@ Options:
   --certs-dir DIR        local CA and generated certificate (default certs)
   --cert FILE --key FILE serve this certificate and key (PEM) instead of a generated one
   --san NAME             extra host name or IP for the generated certificate (repeatable)
+  --client-ca FILE       require TLS clients to present a certificate signed by this CA
+                         (PEM); each is known by its subject CN (the web port does not ask)
   --max-frame BYTES      largest message accepted (default 16777216)
   --framing F            le32 (default), be32 or line
   --max-pending BYTES    bytes queued for one client before it is cut off (default 8388608)
@@ -98,6 +100,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     cert: { type: "string" },
     key: { type: "string" },
     san: { type: "string", multiple: true },
+    "client-ca": { type: "string" },
     "max-frame": { type: "string" },
     framing: { type: "string" },
     "max-pending": { type: "string" },
@@ -129,6 +132,9 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
   if (values.help) return null;
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new UsageError("--cert and --key go together");
+  }
+  if (values["client-ca"] !== undefined && values.plain) {
+    throw new UsageError("--client-ca needs TLS: drop --plain");
   }
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
   const d = SERVER_DEFAULTS;
@@ -178,6 +184,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     cert: values.cert,
     key: values.key,
     sans: (values.san ?? []).map(parseSubjectAltName),
+    clientCa: values["client-ca"],
     maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
     framing: values.framing === undefined ? d.framing : parseFraming(values.framing),
     maxPending: values["max-pending"] === undefined

@@ -101,6 +101,7 @@ export abstract class PeerCore implements Peer {
   readonly id: number;
   readonly transport: Transport;
   readonly address: string;
+  readonly identity: string | undefined;
   since: Date = new Date();
   readonly counters: TrafficCounters = newCounters();
   /** What every peer of the server shares. */
@@ -114,11 +115,15 @@ export abstract class PeerCore implements Peer {
   /** With `--rate`: what this connection may still send. */
   readonly #bucket: TokenBucket | undefined;
 
-  /** A peer numbered by the hub; it joins with {@link join} once its handshake completes. */
-  constructor(settings: PeerSettings, transport: Transport, address: string) {
+  /**
+   * A peer numbered by the hub; it joins with {@link join} once its handshake completes.
+   * `identity`: who its transport proved it is (a client certificate), if anyone.
+   */
+  constructor(settings: PeerSettings, transport: Transport, address: string, identity?: string) {
     this.settings = settings;
     this.transport = transport;
     this.address = address;
+    this.identity = identity;
     this.id = settings.hub.nextId();
     const { auth, rate } = settings;
     this.#guard = auth && new PeerGuard(auth, settings.hub.security, (why) => this.#deny(why));
@@ -186,11 +191,10 @@ export abstract class PeerCore implements Peer {
 
   /**
    * The identity of the client certificate, once the TLS handshake verified one (`--client-ca`);
-   * with `--acl`, its entry's permissions apply. The client-certificate work connects it: its
-   * body becomes `return this.identity;`.
+   * with `--acl`, its entry's permissions apply.
    */
   protected certificateIdentity(): string | undefined {
-    return undefined;
+    return this.identity;
   }
 
   /** Permissions from a token verified before the connection was set up (`?token=`); before join. */
@@ -267,10 +271,14 @@ export abstract class PeerCore implements Peer {
       guard.start();
     }
     const via = this.transport === "ws" ? " over WebSocket" : "";
-    const who = this.authenticatedAs;
-    const as = who === undefined ? "" : ` as ${JSON.stringify(who)}`;
+    const token = this.authenticatedAs;
+    const who = this.identity !== undefined
+      ? ` as ${this.identity} (client certificate)`
+      : token === undefined
+      ? ""
+      : ` as ${JSON.stringify(token)}`;
     hub.logger.info(
-      `client #${this.id} connected from ${this.address}${via}${as} (${hub.size} connected)`,
+      `client #${this.id} connected from ${this.address}${via}${who} (${hub.size} connected)`,
     );
   }
 

@@ -27,6 +27,10 @@ export interface ServerOptions {
   key?: string;
   /** Extra subjectAltNames for the generated certificate. */
   sans: string[];
+  /** CA file (PEM) whose client certificates the TLS port requires (`--client-ca`). */
+  clientCa?: string;
+  /** Validity of the generated leaf in ms (no flag: tests of renewal make it short). */
+  leafLifetimeMs?: number;
   /** Largest payload accepted, in bytes. */
   maxFrame: number;
   /** Wire framing. */

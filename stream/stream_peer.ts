@@ -32,6 +32,7 @@ import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
 import { OutboundQueue } from "../util/outbound_queue.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
+import { identityOf } from "./node_tls_listener.ts";
 
 /** A `--rate` pause looks at whether the connection is closing this often. */
 const PAUSE_STEP_MS = 200;
@@ -76,7 +77,12 @@ export class StreamPeer extends PeerCore {
 
   /** Wraps an accepted connection; nothing happens until {@link run}. */
   constructor(conn: Deno.Conn | Deno.TlsConn, settings: PeerSettings, options: StreamPeerOptions) {
-    super(settings, "handshake" in conn ? "tls" : "tcp", formatAddress(conn.remoteAddr));
+    super(
+      settings,
+      "handshake" in conn ? "tls" : "tcp",
+      formatAddress(conn.remoteAddr),
+      identityOf(conn),
+    );
     this.#conn = conn;
     this.#options = options;
     this.#queue = new OutboundQueue(conn, { maxPending: settings.maxPending });

@@ -31,7 +31,7 @@ import type { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { BROADCAST_CHANNEL, CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
 import { ChannelRates } from "./channel_rates.ts";
-import { type ServerStats, takeStats } from "./stats.ts";
+import { type CertificateExpiry, type ServerStats, takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
 export interface AdminFeedConfig {
@@ -45,6 +45,8 @@ export interface AdminFeedConfig {
   redact(line: string): string;
   /** How often stats are pushed, in ms (default 1000). */
   intervalMs?: number;
+  /** The certificate of each TLS listener, for the dashboard. */
+  certificates?: () => CertificateExpiry[];
   /** The cluster's state, with `--broker`: the dashboard shows the broker and its instances. */
   cluster?: () => ClusterStatus;
 }
@@ -137,7 +139,8 @@ export class AdminFeed {
   }
 
   #stats(): ServerStats & { cluster?: ClusterStatus } {
-    const stats = takeStats(this.#config.hub, this.#config.startedAt, this.#rates.take());
+    const { hub, startedAt, certificates } = this.#config;
+    const stats = takeStats(hub, startedAt, this.#rates.take(), certificates?.());
     return this.#config.cluster ? { ...stats, cluster: this.#config.cluster() } : stats;
   }
 

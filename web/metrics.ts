@@ -133,6 +133,14 @@ export function renderMetrics(stats: ServerStats, cluster?: ClusterStatus): stri
   metric("tlspush_start_time_seconds", "gauge", "When the server started (Unix time).", [
     ["", stats.startedAt / 1000],
   ]);
+  metric(
+    "tlspush_certificate_expiry_seconds",
+    "gauge",
+    "When the certificate each TLS listener serves expires (Unix time).",
+    stats.certificates.map((
+      { listener, notAfter },
+    ) => [`{listener="${listener}"}`, notAfter / 1000]),
+  );
   metric("tlspush_broker_up", "gauge", "1 when the broker can publish cluster-wide.", [
     ["", cluster?.up ? 1 : 0],
   ]);

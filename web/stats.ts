@@ -63,6 +63,16 @@ export interface PeerStats extends TrafficCounters {
   since: string;
   /** Bytes waiting to be written to it. */
   queuedBytes: number;
+  /** Who it is, from its client certificate (`--client-ca`); absent otherwise. */
+  identity?: string;
+}
+
+/** When the certificate one listener serves expires. */
+export interface CertificateExpiry {
+  /** The listener: `tls` (the message port) or `wss` (the HTTPS/WebSocket port). */
+  listener: string;
+  /** End of the certificate's validity (ms since the epoch). */
+  notAfter: number;
 }
 
 /** The whole server at one instant. */
@@ -85,6 +95,8 @@ export interface ServerStats {
   peers: PeerStats[];
   /** The channels. */
   channels: ChannelSummary;
+  /** The certificate of each TLS listener (none with `--plain`). */
+  certificates: CertificateExpiry[];
 }
 
 /**
@@ -105,6 +117,7 @@ export function takeStats(
   hub: Hub,
   startedAt: Date,
   rates: ReadonlyMap<string, number> = new Map(),
+  certificates: CertificateExpiry[] = [],
 ): ServerStats {
   const byTransport: Record<Transport, number> = { tls: 0, tcp: 0, ws: 0 };
   const peers: PeerStats[] = [];
@@ -119,6 +132,7 @@ export function takeStats(
       since: peer.since.toISOString(),
       ...peer.counters,
       queuedBytes: peer.queuedBytes,
+      ...(peer.identity === undefined ? {} : { identity: peer.identity }),
     });
   }
   peers.sort((a, b) => a.id - b.id);
@@ -132,6 +146,7 @@ export function takeStats(
     security: { ...hub.security },
     peers,
     channels: summarizeChannels(hub.channels(), rates),
+    certificates,
   };
 }
 

@@ -41,6 +41,12 @@ import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import {
+  claimPort,
+  reusePortAvailable,
+  ReusePortGroup,
+  ReusePortSteering,
+} from "../util/reuseport_steering.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
@@ -48,7 +54,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
 import { SecretToken } from "./secret_token.ts";
-import { takeStats } from "./stats.ts";
+import { type CertificateExpiry, takeStats } from "./stats.ts";
 import { WebSocketPeer } from "./ws_peer.ts";
 
 /** What the web endpoint needs from the server. */
@@ -73,6 +79,8 @@ export interface WebServerConfig {
   connectRate?: ConnectRate;
   /** One line naming the server, for the dashboard header. */
   server: string;
+  /** The certificate of each TLS listener, for `/metrics` and the dashboard. */
+  certificates?: () => CertificateExpiry[];
 }
 
 /** A running web endpoint. */
@@ -85,6 +93,11 @@ export interface WebServer {
   readonly auth: AdminAuth;
   /** Whether `/api/publish` is on (a publish token was given). */
   readonly publishing: boolean;
+  /**
+   * Serves `tls` to new connections (a second server on the same port takes over); open ones,
+   * WebSockets included, are not touched.
+   */
+  useCertificate(tls: { cert: string; key: string }): Promise<void>;
   /** Stops accepting, closes WebSocket clients (flushing for at most `drainMs`) and dashboards. */
   shutdown(drainMs: number): Promise<void>;
 }
@@ -120,7 +133,11 @@ export function startWebServer(config: WebServerConfig): WebServer {
     hub,
     token: config.publishToken === undefined ? undefined : new SecretToken(config.publishToken),
   });
-  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+  const handler = (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    generation: Generation,
+  ): Response | Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
     if (PUBLISH_PATHS.has(path)) return publishApi.handle(request);
@@ -137,7 +154,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(429, "too many new connections from your address\n", { "retry-after": "1" });
       }
       const token = url.searchParams.get("token");
-      return token === null ? upgrade(request, info) : upgradeWithToken(request, info, token);
+      return token === null
+        ? upgrade(request, info, generation)
+        : upgradeWithToken(request, info, generation, token);
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
       if (!auth.accepts(request)) {
@@ -155,7 +174,10 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        const text = renderMetrics(takeStats(hub, startedAt), config.cluster?.());
+        const text = renderMetrics(
+          takeStats(hub, startedAt, undefined, config.certificates?.()),
+          config.cluster?.(),
+        );
         return respond(200, text, {
           "content-type": METRICS_CONTENT_TYPE,
         });
@@ -179,6 +201,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
   const upgradeWithToken = async (
     request: Request,
     info: Deno.ServeHandlerInfo,
+    generation: Generation,
     token: string,
   ): Promise<Response> => {
     const guard = config.settings.auth;
@@ -187,7 +210,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
       return respond(403, "this server takes no tokens: it identifies clients by certificate\n");
     }
     try {
-      return upgrade(request, info, await guard.verifier.verify(token));
+      return upgrade(request, info, generation, await guard.verifier.verify(token));
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
       hub.security.authFailures++;
@@ -203,6 +226,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
   const upgrade = (
     request: Request,
     info: Deno.ServeHandlerInfo,
+    generation: Generation,
     permissions?: Permissions,
   ): Response => {
     const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
@@ -216,31 +240,46 @@ export function startWebServer(config: WebServerConfig): WebServer {
     );
     const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2, permissions);
     peers.add(peer);
+    generation.sockets++;
     peer.closed.then(() => {
       peers.delete(peer);
       slot.release();
+      if (--generation.sockets === 0) generation.idle?.();
     });
     return response;
   };
 
-  const server = bind(config.hostname, config.port, (hostname) =>
-    Deno.serve({
-      hostname,
-      port: config.port,
-      ...config.tls,
-      onListen: () => {},
-      onError: (error) => {
-        logger.error(`web request failed: ${describeError(error)}`);
-        return respond(500, "internal error\n");
-      },
-    }, handler), "--ws-port");
+  // One function (re)starts serving with a certificate: a reload binds a second server beside
+  // the first (a shared port, new connections steered to the newest) and shuts the first down
+  // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
+  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"], first = false) => {
+    const generation: Generation = { sockets: 0 };
+    const server = bind(hostname, port, (hostname) =>
+      Deno.serve({
+        hostname,
+        port: first ? claimPort(hostname, port) : port,
+        ...tls,
+        ...(reusePortAvailable() ? { reusePort: true } : {}),
+        onListen: () => {},
+        onError: (error) => {
+          logger.error(`web request failed: ${describeError(error)}`);
+          return respond(500, "internal error\n");
+        },
+      }, (request, info) => handler(request, info, generation)), "--ws-port");
+    return Object.assign(server, { generation });
+  };
+  let server = listen(config.hostname, config.port, config.tls, true);
   const address = server.addr;
+  const group = new ReusePortGroup(address.port, new ReusePortSteering());
+  group.joined(server);
+  const retired: Promise<void>[] = [];
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
   const feed = new AdminFeed({
     hub,
     startedAt,
     server: config.server,
+    certificates: config.certificates,
     redact: (line) => line.replaceAll(token, "<admin token>"),
     cluster: config.cluster,
   });
@@ -252,17 +291,47 @@ export function startWebServer(config: WebServerConfig): WebServer {
     origin,
     auth,
     publishing: publishApi.enabled,
+    async useCertificate(tls: { cert: string; key: string }): Promise<void> {
+      if (stopping || !secure) return;
+      const previous = server;
+      if (!reusePortAvailable()) {
+        // No shared port here: stop, then bind again (refusing connections for a moment).
+        await withinDeadline(previous.shutdown(), 2000);
+        server = listen(address.hostname, address.port, tls);
+        return;
+      }
+      server = listen(address.hostname, address.port, tls);
+      group.joined(server);
+      const idle = Promise.withResolvers<void>();
+      previous.generation.idle = idle.resolve;
+      if (previous.generation.sockets === 0) idle.resolve();
+      // Open requests finish on the old certificate; its WebSockets stay until they close.
+      const stopped = idle.promise.then(() => previous.shutdown()).then(() => group.left(previous));
+      retired.push(stopped);
+      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
+    },
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
         feed.close();
         await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
-        await withinDeadline(stopped, 2000);
+        await withinDeadline(Promise.all([stopped, ...retired]), 2000);
       })();
       return stopping;
     },
   };
 }
+
+/** The connections one of the (re)started servers holds that its shutdown would cut. */
+interface Generation {
+  /** Its open WebSockets. */
+  sockets: number;
+  /** Called when the last one closes, once the server is replaced. */
+  idle?: () => void;
+}
+
+/** How long the replaced server accepts what already waits for it (see stream_server.ts). */
+const HAND_OVER_MS = 50;
 
 /** Scripts and styles from this server only; no inline script, no plugins, no framing. */
 const BASE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
