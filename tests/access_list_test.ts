@@ -8,6 +8,9 @@ import { AccessListError } from "../auth/auth_errors.ts";
 import { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
+import { connectToServer } from "../client/connect.ts";
+import { encodeFrame } from "../protocol/framing.ts";
+import { ensureCertificates, issueClientCertificate } from "../tls/certificates.ts";
 import { Logger } from "../util/logger.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { startTestServer } from "./helpers.ts";
@@ -164,4 +167,50 @@ Deno.test("a certificate identity in the ACL: v1 is served (broadcast only if al
     "ERR not-authenticated this server takes no tokens: it identifies clients by certificate",
   ]);
   for (const peer of [sensor, quiet, stranger, v2]) await peer.end();
+});
+
+Deno.test("--client-ca with --acl over real sockets: a listed certificate is served as v1, an unlisted one refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tlspush-acl-mtls-" });
+  await ensureCertificates({ certsDir: dir });
+  const path = `${dir}/acl.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ "sensor-7": { subs: ["broadcast"] } }));
+  const server = await startTestServer({ certsDir: dir, clientCa: `${dir}/ca.pem`, acl: path });
+  const connect = async (name: string) => {
+    const { certPath, keyPath } = await issueClientCertificate(dir, name);
+    return await connectToServer({
+      hostname: "localhost",
+      port: server.port,
+      caFile: server.caFile,
+      certFile: certPath,
+      keyFile: keyPath,
+      timeoutMs: 5000,
+    });
+  };
+  const read = async (conn: Deno.Conn): Promise<string | null> => {
+    const buffer = new Uint8Array(256);
+    let got = 0;
+    while (got < 4 || got < 4 + new DataView(buffer.buffer).getInt32(0, true)) {
+      const count = await conn.read(buffer.subarray(got));
+      if (count === null) return null;
+      got += count;
+    }
+    return new TextDecoder().decode(buffer.subarray(4, got));
+  };
+  try {
+    const sensor = await connect("sensor-7");
+    await sensor.write(encodeFrame("hello"));
+    assertEquals(await read(sensor), "hello", "a listed identity speaks v1");
+    await server.waitForLog(/as sensor-7 \(client certificate\)/);
+    await server.broadcast("to sensors");
+    assertEquals(await read(sensor), "to sensors", "its entry allows broadcast");
+    const stranger = await connect("stranger");
+    await stranger.write(encodeFrame("hello"));
+    assertEquals(await read(stranger).catch(() => null), null, "an unlisted identity is refused");
+    await server.waitForLog(/closed: v1 client refused: authentication is on/);
+    sensor.close();
+    stranger.close();
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
