@@ -14,10 +14,12 @@
  * ```
  * @module
  */
+import { ConnectRate } from "../hub/connect_rate.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
 import { Hub, type PublishResult } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
+import type { PeerAuth } from "../hub/peer_guard.ts";
 import { startTrafficReport } from "../hub/traffic_report.ts";
 import { type ListenerCertificate, openListener, type StreamListener } from "../stream/listener.ts";
 import { openNodeTlsListener } from "../stream/node_tls_listener.ts";
@@ -32,6 +34,7 @@ import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
 import { connectCluster, type ConnectedCluster } from "./broker_cluster.ts";
 import type { ServerOptions } from "./config.ts";
+import { setUpAuthentication } from "./authentication.ts";
 
 /** How often retained messages are checked against the age limit. */
 const HISTORY_EXPIRY_MS = 10_000;
@@ -51,6 +54,7 @@ export interface RunningServer {
   /**
    * SIGHUP: reads `--cert/--key` again (a generated leaf is re-issued) and serves the new pair on
    * both ports to new connections, refusing none; a bad pair is logged and the current one kept.
+   * Reads the ACL file (`--acl`) again too: a wrong one is logged and the one in force kept.
    */
   reload(): Promise<void>;
   /** Stops accepting, flushes every client's queue, closes every connection. */
@@ -79,6 +83,7 @@ export async function startServer(
   const clientCa = options.clientCa === undefined
     ? undefined
     : await readClientCa(options.clientCa);
+  const auth = await setUpAuthentication(options);
   const keeper = options.plain ? undefined : await CertificateKeeper.start(options, logger);
   try {
     const cluster = options.broker === undefined
@@ -89,7 +94,7 @@ export async function startServer(
         historyAgeMs: options.historyAgeMs,
       }, logger);
     try {
-      return await serve(options, logger, keeper, clientCa, cluster);
+      return await serve(options, logger, keeper, clientCa, cluster, auth);
     } catch (error) {
       await cluster?.close();
       throw error;
@@ -107,6 +112,7 @@ async function serve(
   keeper: CertificateKeeper | undefined,
   clientCa: string | undefined,
   cluster: ConnectedCluster | undefined,
+  auth: PeerAuth | undefined,
 ): Promise<RunningServer> {
   const certificate = keeper?.current;
   const hub = new Hub({
@@ -124,7 +130,14 @@ async function serve(
     relay: options.relay,
     drainMs: options.drainMs,
     maxChannels: options.maxChannels,
+    auth,
+    rate: options.rate > 0
+      ? { perSecond: options.rate, burst: options.rateBurst || options.rate }
+      : undefined,
   };
+  const connectRate = options.connectRate > 0
+    ? new ConnectRate(options.connectRate, logger, hub.security)
+    : undefined;
   // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
   const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
     clientCa === undefined || tls === undefined
@@ -166,6 +179,7 @@ async function serve(
         adminToken: options.adminToken,
         publishToken: options.publishToken,
         cluster: cluster?.status,
+        connectRate,
         server: `${transport} ${formatAddress(address)}`,
         certificates,
       })
@@ -179,6 +193,7 @@ async function serve(
     settings,
     budget,
     reaper,
+    connectRate,
     framing: options.framing,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -191,6 +206,7 @@ async function serve(
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
   );
   if (web) announceWeb(web, options.plain, logger);
+  announceLimits(options, auth, logger);
   if (options.plain) {
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
@@ -236,6 +252,7 @@ async function serve(
       if (stopping) return;
       if (keeper) await keeper.reload("SIGHUP");
       else logger.info("SIGHUP: --plain: no certificate to reload");
+      await reloadAccessList(auth, logger);
     },
     shutdown(): Promise<void> {
       stopping ??= (async () => {
@@ -268,6 +285,46 @@ async function readClientCa(path: string): Promise<string> {
     throw new CertificateError(`--client-ca ${path} holds no PEM certificate`);
   }
   return pem;
+}
+
+/** SIGHUP: the ACL file (`--acl`) again; a wrong one is logged and the one in force kept. */
+async function reloadAccessList(auth: PeerAuth | undefined, logger: Logger): Promise<void> {
+  const acl = auth?.accessList;
+  if (!acl) return;
+  try {
+    const { entries, changed } = await acl.reload();
+    logger.info(
+      changed ? `ACL ${acl.path} reloaded: ${identities(entries)}` : `ACL ${acl.path} unchanged`,
+    );
+  } catch (error) {
+    logger.error(`ACL not reloaded, the one in force is kept: ${describeError(error)}`);
+  }
+}
+
+function identities(count: number): string {
+  return `${count} ${count === 1 ? "identity" : "identities"}`;
+}
+
+/** Logs whether clients must authenticate, with what, and the limits in force. */
+function announceLimits(options: ServerOptions, auth: PeerAuth | undefined, logger: Logger): void {
+  if (auth) {
+    const ways = [
+      auth.verifier && `a JWT (${auth.verifier.algorithm})`,
+      auth.accessList &&
+      `a client certificate listed in ${auth.accessList.path} (${
+        identities(auth.accessList.size)
+      })`,
+    ].filter(Boolean);
+    logger.info(
+      `authentication on: clients prove who they are with ${ways.join(" or ")} within ` +
+        `${options.authTimeoutMs / 1000} s; v1 clients without a certificate are refused`,
+    );
+  }
+  const limits = [
+    options.rate > 0 && `--rate ${options.rate}/s (burst ${options.rateBurst || options.rate})`,
+    options.connectRate > 0 && `--connect-rate ${options.connectRate}/s per address`,
+  ].filter(Boolean);
+  if (limits.length > 0) logger.info(`limits: ${limits.join(", ")}`);
 }
 
 /** Logs the HTTPS/WebSocket address and the dashboard URL. */

@@ -78,6 +78,6 @@ Deno.test("deno task compile grants the compiled programs what their deno task g
 Deno.test("the README's list of what the tasks allow is what deno.json says", async () => {
   const readme = await Deno.readTextFile(`${ROOT}/README.md`);
   const shown = [...readme.matchAll(/^deno task (\S+)\s+# (deno run .+)$/gm)];
-  assertEquals(shown.map((match) => match[1]).sort(), ["client", "gen-cert", "server"]);
+  assertEquals(shown.map((match) => match[1]).sort(), ["client", "gen-cert", "server", "token"]);
   for (const [, task, command] of shown) assertEquals(command, TASKS[task], task);
 });

@@ -5,7 +5,7 @@
  * | path | what | who |
  * |---|---|---|
  * | `/` | the browser client | anyone |
- * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked) |
+ * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked); with authentication on, `?token=` or `AUTH` |
  * | `/admin` | the operator dashboard | admin token |
  * | `/admin/ws` | the dashboard's live feed | admin token (Origin checked) |
  * | `/metrics` | Prometheus text | admin token |
@@ -31,6 +31,9 @@
  * @module
  */
 import type { ClusterStatus } from "../hub/cluster.ts";
+import { AuthenticationError } from "../auth/auth_errors.ts";
+import type { Permissions } from "../auth/permissions.ts";
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
@@ -72,6 +75,8 @@ export interface WebServerConfig {
   publishToken?: string;
   /** The cluster's state, with `--broker`. */
   cluster?: () => ClusterStatus;
+  /** `--connect-rate`, shared with the TLS/TCP port: new WebSocket clients per address. */
+  connectRate?: ConnectRate;
   /** One line naming the server, for the dashboard header. */
   server: string;
   /** The certificate of each TLS listener, for `/metrics` and the dashboard. */
@@ -144,23 +149,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
-      const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
-      if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
-      const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
-      const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
-      const { socket, response } = Deno.upgradeWebSocket(
-        request,
-        v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
-      );
-      const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2);
-      peers.add(peer);
-      generation.sockets++;
-      peer.closed.then(() => {
-        peers.delete(peer);
-        slot.release();
-        if (--generation.sockets === 0) generation.idle?.();
-      });
-      return response;
+      const host = (info.remoteAddr as Deno.NetAddr).hostname;
+      if (config.connectRate && !config.connectRate.admits(host, "WebSocket")) {
+        return respond(429, "too many new connections from your address\n", { "retry-after": "1" });
+      }
+      const token = url.searchParams.get("token");
+      return token === null
+        ? upgrade(request, info, generation)
+        : upgradeWithToken(request, info, generation, token);
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
       if (!auth.accepts(request)) {
@@ -199,6 +195,58 @@ export function startWebServer(config: WebServerConfig): WebServer {
     const asset = ASSETS.get(path);
     if (asset) return serveAsset(asset, request, ADMIN_CSP);
     return respond(404, "not found\n");
+  };
+
+  /** `/ws` with `?token=`: the token is verified before the upgrade (401 when it is refused). */
+  const upgradeWithToken = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    generation: Generation,
+    token: string,
+  ): Promise<Response> => {
+    const guard = config.settings.auth;
+    if (!guard) return respond(403, "authentication is off on this server: drop ?token=\n");
+    if (!guard.verifier) {
+      return respond(403, "this server takes no tokens: it identifies clients by certificate\n");
+    }
+    try {
+      return upgrade(request, info, generation, await guard.verifier.verify(token));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      hub.security.authFailures++;
+      logger.info(
+        `WebSocket from ${formatAddress(info.remoteAddr)}: token refused: ${error.reason}`,
+      );
+      return respond(401, `token refused: ${error.reason}\n`, {
+        "www-authenticate": 'Bearer realm="tlspush", error="invalid_token"',
+      });
+    }
+  };
+
+  const upgrade = (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    generation: Generation,
+    permissions?: Permissions,
+  ): Response => {
+    const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
+    if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
+    if (permissions) hub.security.authSuccesses++;
+    const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
+    const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
+    const { socket, response } = Deno.upgradeWebSocket(
+      request,
+      v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
+    );
+    const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2, permissions);
+    peers.add(peer);
+    generation.sockets++;
+    peer.closed.then(() => {
+      peers.delete(peer);
+      slot.release();
+      if (--generation.sockets === 0) generation.idle?.();
+    });
+    return response;
   };
 
   // One function (re)starts serving with a certificate: a reload binds a second server beside
