@@ -1,6 +1,7 @@
 /**
  * tlspush-server: flags, then start. Every line typed on standard input is broadcast to all
- * clients; SIGINT/SIGTERM flush and close every connection cleanly. Signals that arrive together
+ * clients; SIGINT/SIGTERM flush and close every connection cleanly; SIGHUP reloads the
+ * certificate. Signals that arrive together
  * (a Ctrl-C that `deno task` forwards too) are one request; another one more than a second
  * later exits at once, status 1 (see `cli/stop_signals.ts`).
  *
@@ -38,6 +39,8 @@ if (import.meta.main) {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const server = await startServer(options);
+    // SIGHUP: reload the certificate and the ACL (what can change without a restart).
+    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", () => server.reload());
     // End of input does not stop the server: it keeps serving until a signal.
     (async () => {
       for await (const line of readLines(Deno.stdin.readable)) server.broadcast(line);

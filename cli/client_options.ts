@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from "./flags.ts";
 import { CLIENT_DEFAULTS, type ClientConfig } from "../client/config.ts";
@@ -37,6 +38,9 @@ Options:
   --port N          server port (default 9002)
   --ca FILE         CA certificate to trust (default certs/ca.pem when it exists,
                     else the system's trusted roots)
+  --cert FILE --key FILE
+                    present this client certificate and key (PEM), for a server started
+                    with --client-ca; read again at every (re)connect
   --send TEXT       send TEXT instead of reading standard input (repeatable)
   --listen          send nothing; print every pushed message until the server closes
   --framing F       le32 (default), be32 or line: must match the server
@@ -46,7 +50,16 @@ Options:
                     seconds to connect, TLS or WebSocket handshake included (default 10)
   --reconnect       when the connection fails or the server closes it early, retry with
                     exponential backoff and jitter (at most 15 s apart) and carry on;
-                    never after a certificate error or a wrong port
+                    never after a certificate error or a wrong port. With --channel it
+                    resumes every channel after the last message it printed (a GAP,
+                    messages no longer retained, is reported on stderr)
+  --channel NAME    speak protocol v2 and subscribe to channel NAME (repeatable); print
+                    each of its messages. Without --pub the client only listens
+  --pub NAME        speak protocol v2 and publish each line typed (or each --send) on
+                    channel NAME (the server needs --relay, or a token that allows it)
+  --print-channel   print each message after its channel and a space: "metrics cpu 93%"
+  --token TOKEN     present TOKEN (a JWT) with AUTH before subscribing: for a server with
+                    --jwt-secret or --jwt-public-key (speaks protocol v2)
   --help            show this help
 
 Messages go to stdout; status and errors go to stderr. Exit status: 0 when the input
@@ -70,6 +83,8 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     hostname: { type: "string" },
     port: { type: "string" },
     ca: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
     send: { type: "string", multiple: true },
     listen: { type: "boolean" },
     framing: { type: "string" },
@@ -78,11 +93,24 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     "connect-timeout": { type: "string" },
     reconnect: { type: "boolean" },
     url: { type: "string" },
+    channel: { type: "string", multiple: true },
+    pub: { type: "string" },
+    "print-channel": { type: "boolean" },
+    token: { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
   if (values.send && values.listen) throw new UsageError("--send and --listen exclude each other");
+  if (values.pub !== undefined && values.listen) {
+    throw new UsageError("--pub and --listen exclude each other: --listen sends nothing");
+  }
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  if (values.cert !== undefined && values.plain) {
+    throw new UsageError("--cert needs TLS: drop --plain");
+  }
   const target = values.url === undefined ? undefined : parseTarget(values.url);
   if (target) {
     for (const flag of ["hostname", "port", "plain"] as const) {
@@ -99,13 +127,36 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
   if (framing === "line" && values.send?.some((message) => message.includes("\n"))) {
     throw new UsageError("--framing line cannot carry a --send message with a newline in it");
   }
+  const channels = [...new Set(values.channel ?? [])];
+  for (const name of [...channels, ...(values.pub === undefined ? [] : [values.pub])]) {
+    if (!isValidChannel(name)) {
+      throw new UsageError(`invalid channel '${name}': ${CHANNEL_RULE}`);
+    }
+  }
+  if (values.send && channels.length > 0 && values.pub === undefined) {
+    throw new UsageError("--send with --channel needs --pub NAME: the channel to publish on");
+  }
+  if (values.token !== undefined && channels.length === 0 && values.pub === undefined) {
+    throw new UsageError("--token needs --channel or --pub: a v1 client cannot authenticate");
+  }
+  if (values["print-channel"] && channels.length === 0) {
+    throw new UsageError("--print-channel needs --channel");
+  }
+  // Subscribed and publishing nowhere: there is nothing to send, so listen.
+  const listen = values.listen || (channels.length > 0 && values.pub === undefined);
   return {
     ...d,
     hostname: values.hostname ?? d.hostname,
     port: values.port === undefined ? d.port : parsePort(values.port),
     ca: values.ca,
-    mode: values.send ? "send" : values.listen ? "listen" : "interactive",
+    cert: values.cert,
+    key: values.key,
+    mode: values.send ? "send" : listen ? "listen" : "interactive",
     messages: values.send ?? [],
+    channels,
+    ...(values.pub === undefined ? {} : { publishTo: values.pub }),
+    printChannel: values["print-channel"] ?? d.printChannel,
+    ...(values.token === undefined ? {} : { token: parseToken(values.token) }),
     framing,
     maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
     plain: values.plain ?? d.plain,
@@ -115,6 +166,14 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     reconnect: values.reconnect ?? d.reconnect,
     ...target,
   };
+}
+
+/** A token is one field of an `AUTH` command: no spaces or line breaks. */
+function parseToken(token: string): string {
+  if (!/^[\x21-\x7e]{1,8192}$/.test(token)) {
+    throw new UsageError("--token must be 1 to 8192 printable characters without spaces");
+  }
+  return token;
 }
 
 /** A time limit in seconds, returned in ms: 0 would give up before trying, so it is refused. */

@@ -14,6 +14,7 @@ import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from
 import { parseBrokerUrl } from "../broker/broker_url.ts";
 import { SERVER_DEFAULTS, type ServerOptions } from "../server/config.ts";
 import { describeError } from "../util/errors.ts";
+import { MIN_SECRET_BYTES } from "../auth/jwt_verifier.ts";
 import { parseInteger } from "./flags.ts";
 
 /**
@@ -37,6 +38,8 @@ Options:
   --certs-dir DIR        local CA and generated certificate (default certs)
   --cert FILE --key FILE serve this certificate and key (PEM) instead of a generated one
   --san NAME             extra host name or IP for the generated certificate (repeatable)
+  --client-ca FILE       require TLS clients to present a certificate signed by this CA
+                         (PEM); each is known by its subject CN (the web port does not ask)
   --max-frame BYTES      largest message accepted (default 16777216)
   --framing F            le32 (default), be32 or line
   --max-pending BYTES    bytes queued for one client before it is cut off (default 8388608)
@@ -67,6 +70,18 @@ Options:
                          default: TLSPUSH_ADMIN_TOKEN, else a new one printed at startup)
   --publish-token TOKEN  token of POST /api/publish on the --ws-port (same rules; default:
                          TLSPUSH_PUBLISH_TOKEN, else the publish API is off)
+  --jwt-secret SECRET    clients must authenticate with a JWT signed HS256 with SECRET (32+
+                         bytes; better: TLSPUSH_JWT_SECRET, which ps does not show)
+  --jwt-public-key FILE  ...or signed ES256 / RS256 for this PEM public key
+  --acl FILE             JSON: client-certificate identity -> {"subs": [...], "pubs": [...]};
+                         turns authentication on; reloaded on SIGHUP
+  --auth-timeout S       with authentication on, close a client that has not authenticated
+                         within S seconds (default 10)
+  --rate N               messages a second one connection may send (default 0: no limit);
+                         v2 gets ERR rate-limited beyond it, v1 is read more slowly
+  --rate-burst N         ...of which N at once after a quiet while (default: N of --rate)
+  --connect-rate N       new connections a second from one address, both ports (default 0:
+                         no limit)
   --help                 show this help
 
 Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.pem).`;
@@ -90,6 +105,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     cert: { type: "string" },
     key: { type: "string" },
     san: { type: "string", multiple: true },
+    "client-ca": { type: "string" },
     "max-frame": { type: "string" },
     framing: { type: "string" },
     "max-pending": { type: "string" },
@@ -111,11 +127,21 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "no-ws": { type: "boolean" },
     "admin-token": { type: "string" },
     "publish-token": { type: "string" },
+    "jwt-secret": { type: "string" },
+    "jwt-public-key": { type: "string" },
+    acl: { type: "string" },
+    "auth-timeout": { type: "string" },
+    rate: { type: "string" },
+    "rate-burst": { type: "string" },
+    "connect-rate": { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new UsageError("--cert and --key go together");
+  }
+  if (values["client-ca"] !== undefined && values.plain) {
+    throw new UsageError("--client-ca needs TLS: drop --plain");
   }
   if (values.hostname === "") throw new UsageError("--hostname must not be empty");
   const d = SERVER_DEFAULTS;
@@ -128,13 +154,44 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
       "the publish token must differ from the admin token: they guard different things",
     );
   }
+  const jwtSecret = parseJwtSecret(values["jwt-secret"], "--jwt-secret") ??
+    parseJwtSecret(readEnv(JWT_SECRET_ENV), JWT_SECRET_ENV);
+  if (jwtSecret !== undefined && values["jwt-public-key"] !== undefined) {
+    throw new UsageError(
+      "--jwt-secret (or TLSPUSH_JWT_SECRET) and --jwt-public-key exclude each other: one key",
+    );
+  }
+  if (values["jwt-public-key"] === "" || values.acl === "") {
+    throw new UsageError(`--${values.acl === "" ? "acl" : "jwt-public-key"} needs a file`);
+  }
+  const rate = values.rate === undefined
+    ? d.rate
+    : parseInteger(values.rate, "--rate", 0, 1_000_000_000);
+  if (values["rate-burst"] !== undefined && rate === 0) {
+    throw new UsageError("--rate-burst needs --rate");
+  }
   return {
+    jwtSecret,
+    jwtPublicKey: values["jwt-public-key"],
+    jwtClockSkewMs: d.jwtClockSkewMs,
+    acl: values.acl,
+    authTimeoutMs: values["auth-timeout"] === undefined
+      ? d.authTimeoutMs
+      : positiveSeconds(values["auth-timeout"], "--auth-timeout"),
+    rate,
+    rateBurst: values["rate-burst"] === undefined
+      ? d.rateBurst
+      : parseInteger(values["rate-burst"], "--rate-burst", 1, 1_000_000_000),
+    connectRate: values["connect-rate"] === undefined
+      ? d.connectRate
+      : parseInteger(values["connect-rate"], "--connect-rate", 0, 1_000_000),
     hostname: values.hostname ?? d.hostname,
     port: values.port === undefined ? d.port : parsePort(values.port),
     certsDir: values["certs-dir"] ?? d.certsDir,
     cert: values.cert,
     key: values.key,
     sans: (values.san ?? []).map(parseSubjectAltName),
+    clientCa: values["client-ca"],
     maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
     framing: values.framing === undefined ? d.framing : parseFraming(values.framing),
     maxPending: values["max-pending"] === undefined
@@ -195,6 +252,21 @@ export const ADMIN_TOKEN_ENV = "TLSPUSH_ADMIN_TOKEN";
 
 /** The environment variable that may hold the publish token. */
 const PUBLISH_TOKEN_ENV = "TLSPUSH_PUBLISH_TOKEN";
+
+/** The environment variable that may hold the JWT secret. */
+const JWT_SECRET_ENV = "TLSPUSH_JWT_SECRET";
+
+/** An HS256 secret: at least as long as the hash (RFC 7518, section 3.2). */
+function parseJwtSecret(value: string | undefined, source: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (new TextEncoder().encode(value).length < MIN_SECRET_BYTES) {
+    throw new UsageError(
+      `${source} must be at least ${MIN_SECRET_BYTES} bytes, e.g. $(openssl rand -hex 32) ` +
+        "(the secret is not shown)",
+    );
+  }
+  return value;
+}
 
 /** A token: long enough to resist guessing, and safe in a URL and a cookie. */
 function parseToken(value: string | undefined, source: string): string | undefined {

@@ -42,6 +42,10 @@ export interface ClientConfig {
   port: number;
   /** CA file to trust; undefined: `certs/ca.pem` if it exists, else the system roots. */
   ca?: string;
+  /** Client certificate file (PEM) to present, with {@link key} (`--cert`). */
+  cert?: string;
+  /** Its private key file (PEM), with {@link cert} (`--key`). */
+  key?: string;
   /** Stdin lines (interactive), {@link messages}, or listen only. */
   mode: ClientMode;
   /** The messages to send in `send` mode. */
@@ -60,6 +64,29 @@ export interface ClientConfig {
   connectTimeoutMs: number;
   /** Show each received message after `< `, so it differs from a typed line (a terminal). */
   markReceived: boolean;
+  /** Channels to subscribe to (protocol v2); none and no {@link publishTo}: protocol v1. */
+  channels: string[];
+  /** The channel messages are published on (protocol v2 `PUB`); undefined: none. */
+  publishTo?: string;
+  /** Print each message after its channel and a space (when several are subscribed). */
+  printChannel: boolean;
+  /** A token to present with `AUTH` (protocol v2) when the server requires authentication. */
+  token?: string;
+}
+
+/**
+ * Whether `config` speaks protocol v2 (channels): it subscribes to or publishes on one.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_DEFAULTS, speaksV2 } from "./config.ts";
+ * speaksV2(CLIENT_DEFAULTS); // false: v1, echo and broadcasts
+ * speaksV2({ ...CLIENT_DEFAULTS, channels: ["metrics"] }); // true
+ * ```
+ */
+export function speaksV2(config: ClientConfig): boolean {
+  return config.channels.length > 0 || config.publishTo !== undefined ||
+    config.token !== undefined;
 }
 
 /**
@@ -82,4 +109,6 @@ export const CLIENT_DEFAULTS: ClientConfig = {
   reconnect: false,
   connectTimeoutMs: 10_000,
   markReceived: false,
+  channels: [],
+  printChannel: false,
 };

@@ -16,8 +16,10 @@
  * ```
  * @module
  */
+import tls from "node:tls";
 import { describeError } from "../util/errors.ts";
 import { closeQuietly } from "../util/net.ts";
+import { NodeSocketConn } from "../util/node_socket_conn.ts";
 import { ConnectError, UntrustedServerError } from "./errors.ts";
 import { handshakeFailure } from "./handshake_failure.ts";
 
@@ -42,6 +44,12 @@ export interface ConnectOptions {
   plain?: boolean;
   /** Most ms connecting and the TLS handshake may take together (default 10 s). */
   timeoutMs?: number;
+  /** ALPN protocol ids to offer (protocol v2 offers `tlspush/2`); none by default. */
+  alpnProtocols?: string[];
+  /** Client certificate file (PEM) to present, with {@link keyFile}; read at every connect. */
+  certFile?: string;
+  /** Its private key file (PEM). */
+  keyFile?: string;
 }
 
 /**
@@ -109,6 +117,9 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
   const giveUp = new AbortController();
   const timer = setTimeout(() => giveUp.abort(), timeoutMs);
   try {
+    if (!options.plain && options.certFile !== undefined && options.keyFile !== undefined) {
+      return await connectWithCertificate(options, caCerts, giveUp.signal);
+    }
     let tcp: Deno.TcpConn;
     try {
       tcp = await Deno.connect({ hostname, port, signal: giveUp.signal });
@@ -132,7 +143,7 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
     if (options.plain) return tcp;
     let tls: Deno.TlsConn;
     try {
-      tls = await Deno.startTls(tcp, { hostname, caCerts });
+      tls = await Deno.startTls(tcp, { hostname, caCerts, alpnProtocols: options.alpnProtocols });
     } catch (error) {
       closeQuietly(tcp); // startTls may have taken it over already
       throw new UntrustedServerError(
@@ -162,6 +173,63 @@ export async function connectToServer(options: ConnectOptions): Promise<Deno.Con
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * With a client certificate: `Deno.startTls` cannot present one (denoland/deno#21496) and
+ * `Deno.connectTls` cannot turn Nagle off (~45 ms on the first exchange, measured), so this
+ * path uses `node:tls` with `setNoDelay` (~4 ms).
+ */
+async function connectWithCertificate(
+  options: ConnectOptions,
+  caCerts: string[] | undefined,
+  signal: AbortSignal,
+): Promise<Deno.Conn> {
+  const { hostname, port } = options;
+  const read = async (path: string, what: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UntrustedServerError(`cannot read ${what} ${path}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  };
+  const [cert, key] = [
+    await read(options.certFile!, "client certificate"),
+    await read(options.keyFile!, "client key"),
+  ];
+  const socket = tls.connect({
+    host: hostname,
+    port,
+    servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname,
+    ca: caCerts,
+    cert,
+    key,
+    ALPNProtocols: options.alpnProtocols,
+  });
+  socket.setNoDelay(true);
+  const conn = new NodeSocketConn(socket, "secureConnect");
+  const onGiveUp = () => socket.destroy(new Error("timed out"));
+  signal.addEventListener("abort", onGiveUp, { once: true });
+  try {
+    await conn.handshake();
+  } catch (error) {
+    socket.destroy();
+    if (signal.aborted) {
+      throw new ConnectError(`no TLS handshake with ${hostname}:${port} in time`, { cause: error });
+    }
+    if ((error as { code?: string }).code === "ECONNREFUSED") {
+      throw new ConnectError(
+        `cannot connect to ${hostname}:${port}: connection refused (is the server running?)`,
+        { cause: error },
+      );
+    }
+    throw handshakeFailure(error, { hostname, port, caFile: options.caFile });
+  } finally {
+    signal.removeEventListener("abort", onGiveUp);
+  }
+  return conn.asTlsConn();
 }
 
 /**

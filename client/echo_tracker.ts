@@ -25,6 +25,7 @@
  */
 import type { Framing } from "../protocol/framing.ts";
 import type { ClientMode } from "./config.ts";
+import type { Conversation } from "./conversation.ts";
 import { ServerClosedError } from "./errors.ts";
 
 /**
@@ -39,7 +40,7 @@ import { ServerClosedError } from "./errors.ts";
  * tracker.unechoed; // 0
  * ```
  */
-export class EchoTracker {
+export class EchoTracker implements Conversation {
   readonly #expected: string[] = [];
   #next = 0;
   #inputEnded = false;
@@ -48,6 +49,28 @@ export class EchoTracker {
   /** Tracks a connection of this framing (`websocket`: text messages). */
   constructor(framing: Framing | "websocket") {
     this.#framing = framing;
+  }
+
+  /** v1 opens with nothing: the server speaks first only to push. */
+  opening(): string[] {
+    return [];
+  }
+
+  /** A line goes out as it is; its echo is now expected. */
+  outgoing(line: string): string {
+    this.sent(line);
+    return line;
+  }
+
+  /** Every message prints as it is: an echo, or a broadcast. */
+  incoming(message: string): string {
+    this.received(message);
+    return message;
+  }
+
+  /** v1 half-closes at once: the server echoes what is left before it closes. */
+  settled(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   /** Records `message` as sent: its echo is now expected. */

@@ -145,3 +145,19 @@ export class ServerProtocolError extends ClientError {
   /** One oversized message need not recur: yes. */
   readonly retryable = true;
 }
+
+/**
+ * The server answered `ERR` to messages the client published (protocol v2): not allowed on
+ * that channel, too large, the broker unavailable. Each refusal was reported as it came; this
+ * makes the exit status 1. Not retried: the same messages would be refused again.
+ *
+ * @example
+ * ```ts
+ * import { ServerRefusedError } from "./errors.ts";
+ * throw new ServerRefusedError("the server refused 1 message (ERR forbidden publishing needs --relay)");
+ * ```
+ */
+export class ServerRefusedError extends ClientError {
+  /** Sending them again gets the same answer: no. */
+  readonly retryable = false;
+}

@@ -16,7 +16,8 @@
 import { describeError } from "../util/errors.ts";
 import { readLines } from "../util/lines.ts";
 import { backoffDelay } from "./backoff.ts";
-import type { ClientConfig } from "./config.ts";
+import { ChannelFeed } from "./channel_feed.ts";
+import { type ClientConfig, speaksV2 } from "./config.ts";
 import { resolveCaFile } from "./connect.ts";
 import { ClientError } from "./errors.ts";
 import { InputChannel } from "./input_channel.ts";
@@ -72,6 +73,8 @@ export async function runClient(config: ClientConfig, io: ClientIo = {}): Promis
   const channel = config.mode === "listen" ? undefined : new InputChannel(
     config.mode === "send" ? config.messages : readLines(io.input ?? Deno.stdin.readable),
   );
+  // Protocol v2: where each channel resumes, kept from one connection to the next.
+  const feed = speaksV2(config) ? new ChannelFeed(config.channels) : undefined;
   const onInterrupt = () => output.status("interrupted: closing");
   interrupted.addEventListener("abort", onInterrupt, { once: true });
   let hinted = false;
@@ -91,7 +94,7 @@ export async function runClient(config: ClientConfig, io: ClientIo = {}): Promis
           hinted = true;
         }
         attempt = 0;
-        const ending = await session.serve({ channel, output, interrupted });
+        const ending = await session.serve({ channel, output, interrupted, feed });
         if (ending !== "server closed") return;
         why = "the server closed the connection";
         if (!config.reconnect) {

@@ -24,6 +24,7 @@
  * @module
  */
 import type { ByteSink } from "../util/net.ts";
+import type { ChannelFeed } from "./channel_feed.ts";
 import type { InputChannel } from "./input_channel.ts";
 
 /**
@@ -74,6 +75,8 @@ export interface SessionIo {
   output: ClientOutput;
   /** Aborts when the user interrupts (Ctrl-C): close now. */
   interrupted: AbortSignal;
+  /** Protocol v2: the subscribed channels and where each resumes; undefined: protocol v1. */
+  feed?: ChannelFeed;
 }
 
 /**

@@ -25,15 +25,17 @@ import { OutboundQueue } from "../util/outbound_queue.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { readFrameBatches } from "../protocol/frame_reader.ts";
 import { encodeFrame } from "../protocol/framing.ts";
+import { ALPN_V2 } from "../protocol/negotiation.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
-import type { ClientConfig } from "./config.ts";
+import { type ClientConfig, speaksV2 } from "./config.ts";
 import { connectToServer } from "./connect.ts";
-import { EchoTracker } from "./echo_tracker.ts";
+import type { Conversation } from "./conversation.ts";
 import { ClientError, ConnectionLostError, ServerProtocolError } from "./errors.ts";
 import { FirstBytes, recognize } from "./foreign_bytes.ts";
 import { END_OF_INPUT, type InputChannel } from "./input_channel.ts";
 import { MessagePrinter } from "./message_printer.ts";
 import type { Ending, Session, SessionIo } from "./session.ts";
+import { startConversation } from "./start_conversation.ts";
 
 /** Most bytes queued for sending before taking more input waits. */
 const SEND_QUEUE_LIMIT = 4 * 1024 * 1024;
@@ -59,6 +61,8 @@ export class StreamSession implements Session {
   readonly #where: string;
   #conn: Deno.Conn | undefined;
   #closed = false;
+  /** ALPN chose `tlspush/2`: no HELLO needed. */
+  #negotiatedV2 = false;
 
   /** A session with the server of `config`, trusting `caFile` (undefined: system roots). */
   constructor(config: ClientConfig, caFile?: string) {
@@ -69,17 +73,29 @@ export class StreamSession implements Session {
 
   /** Connects and completes the TLS handshake. */
   async connect(): Promise<string> {
-    const { hostname, port, plain, connectTimeoutMs } = this.#config;
+    const { hostname, port, plain, connectTimeoutMs, cert, key } = this.#config;
     const caFile = this.#caFile;
+    const v2 = speaksV2(this.#config);
     this.#conn = await connectToServer({
       hostname,
       port,
       plain,
       caFile,
       timeoutMs: connectTimeoutMs,
+      alpnProtocols: v2 ? [ALPN_V2] : undefined,
+      certFile: cert,
+      keyFile: key,
     });
+    if (v2 && !plain) {
+      const { alpnProtocol } = await (this.#conn as Deno.TlsConn).handshake();
+      this.#negotiatedV2 = alpnProtocol === ALPN_V2;
+    }
+    const as = cert === undefined ? "" : `, as ${cert}`;
     return `connected to ${this.#where}` +
-      (plain ? " (plain TCP, not encrypted)" : ` (TLS, trusting ${caFile ?? "system roots"})`);
+      (plain
+        ? " (plain TCP, not encrypted)"
+        : ` (TLS, trusting ${caFile ?? "system roots"}${as})`) +
+      (v2 ? ", protocol v2" : "");
   }
 
   /** Closes the connection at once. */
@@ -92,20 +108,28 @@ export class StreamSession implements Session {
   async serve(io: SessionIo): Promise<Ending> {
     const conn = this.#conn;
     if (conn === undefined) throw new TypeError("StreamSession.serve() before connect()");
-    const tracker = new EchoTracker(this.#config.framing);
+    const conversation = startConversation(this.#config, {
+      feed: io.feed,
+      negotiated: this.#negotiatedV2,
+      status: io.output.status,
+    });
+    const queue = new OutboundQueue(conn, { maxPending: SEND_QUEUE_LIMIT });
+    for (const frame of conversation.opening()) {
+      queue.push(encodeFrame(frame, this.#config.framing));
+    }
     const printer = new MessagePrinter(io.output.messages, { marked: this.#config.markReceived });
     const connectionEnded = new AbortController();
     const onInterrupt = () => conn.closeWrite().catch(() => {}).finally(() => closeQuietly(conn));
     io.interrupted.addEventListener("abort", onInterrupt, { once: true });
     let sendFailure: unknown;
     const sending = io.channel
-      ? this.#send(conn, io.channel, tracker, connectionEnded.signal).catch((error) => {
+      ? this.#send(queue, conn, io.channel, conversation, connectionEnded.signal).catch((error) => {
         sendFailure = error;
         closeQuietly(conn); // stops the reading below
       })
       : Promise.resolve();
     try {
-      const ended = await this.#receive(conn, tracker, printer);
+      const ended = await this.#receive(conn, conversation, printer);
       connectionEnded.abort(); // stop waiting for input on this connection
       await sending;
       if (io.interrupted.aborted) return "interrupted";
@@ -118,7 +142,7 @@ export class StreamSession implements Session {
         );
       }
       if (!io.channel) return "server closed";
-      const early = tracker.closedEarly(this.#config.mode, REFUSAL);
+      const early = conversation.closedEarly(this.#config.mode, REFUSAL);
       if (early) throw early;
       return "finished";
     } finally {
@@ -128,26 +152,29 @@ export class StreamSession implements Session {
     }
   }
 
-  /** Sends from `channel` until input ends (then half-closes) or `stop` aborts. */
+  /**
+   * Sends from `channel` until input ends, then, once everything sent is answered (v2),
+   * half-closes; or stops when `stop` aborts.
+   */
   async #send(
+    queue: OutboundQueue,
     conn: Deno.Conn,
     channel: InputChannel,
-    tracker: EchoTracker,
+    conversation: Conversation,
     stop: AbortSignal,
   ): Promise<void> {
-    const queue = new OutboundQueue(conn, { maxPending: SEND_QUEUE_LIMIT });
     while (true) {
       const message = await channel.take(stop);
       if (message === undefined) return;
       if (message === END_OF_INPUT) break;
-      queue.push(encodeFrame(message, this.#config.framing));
-      tracker.sent(message);
+      queue.push(encodeFrame(conversation.outgoing(message), this.#config.framing));
       if (queue.full) await queue.hasRoom();
       if (queue.error !== undefined) throw queue.error;
     }
     await queue.flushed();
     if (queue.error !== undefined) throw queue.error;
-    tracker.endInput();
+    if (!(await conversation.settled(stop))) return;
+    conversation.endInput();
     // Half-close (TLS close_notify): the server echoes what is left, then closes.
     await conn.closeWrite();
   }
@@ -158,7 +185,7 @@ export class StreamSession implements Session {
    */
   async #receive(
     conn: Deno.Conn,
-    tracker: EchoTracker,
+    conversation: Conversation,
     printer: MessagePrinter,
   ): Promise<"end" | "closed here"> {
     const { framing, maxFrame, plain } = this.#config;
@@ -166,10 +193,14 @@ export class StreamSession implements Session {
     let printing = false;
     try {
       for await (const { payloads } of readFrameBatches(source, { framing, maxFrame })) {
-        const messages = payloads.map(decodeUtf8);
-        for (const message of messages) tracker.received(message);
+        const printed: string[] = [];
+        for (const payload of payloads) {
+          const text = conversation.incoming(decodeUtf8(payload));
+          if (text !== undefined) printed.push(text);
+        }
+        if (printed.length === 0) continue;
         printing = true;
-        await printer.print(messages);
+        await printer.print(printed);
         printing = false;
       }
       return "end";

@@ -32,6 +32,8 @@ export interface WebSocketConnectOptions {
   caFile?: string;
   /** Most ms the connection and the opening handshake may take (default 10 s). */
   timeoutMs?: number;
+  /** Subprotocols to offer (protocol v2 offers `tlspush.v2`); none by default. */
+  protocols?: string[];
 }
 
 /**
@@ -53,7 +55,7 @@ export async function connectWebSocket(
   const client = options.caFile === undefined
     ? undefined
     : Deno.createHttpClient({ caCerts: [await readCa(options.caFile)] });
-  const socket = new WebSocket(url, client ? { client } : {});
+  const socket = new WebSocket(url, { client, protocols: options.protocols });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await new Promise<string | undefined | "timeout">((resolve) => {
     socket.onopen = () => resolve(undefined);

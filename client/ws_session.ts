@@ -22,13 +22,15 @@
  * ```
  * @module
  */
+import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
 import { closeWebSocketQuietly } from "../util/net.ts";
-import type { ClientConfig } from "./config.ts";
-import { EchoTracker } from "./echo_tracker.ts";
+import { type ClientConfig, speaksV2 } from "./config.ts";
+import type { Conversation } from "./conversation.ts";
 import { ConnectionLostError, ServerClosedError } from "./errors.ts";
 import { END_OF_INPUT, type InputChannel } from "./input_channel.ts";
 import { MessagePrinter } from "./message_printer.ts";
 import type { Ending, Session, SessionIo } from "./session.ts";
+import { startConversation } from "./start_conversation.ts";
 import { connectWebSocket } from "./ws_connect.ts";
 
 /** Most bytes waiting in the socket before taking more input waits. */
@@ -58,6 +60,8 @@ export class WebSocketSession implements Session {
   readonly #caFile: string | undefined;
   #socket: WebSocket | undefined;
   #closed = false;
+  /** The server chose the `tlspush.v2` subprotocol: no HELLO needed. */
+  #negotiatedV2 = false;
 
   /** A session with `config.webSocketUrl`, trusting `caFile` (undefined: system roots). */
   constructor(config: ClientConfig, caFile?: string) {
@@ -70,15 +74,19 @@ export class WebSocketSession implements Session {
   /** Opens the WebSocket. */
   async connect(): Promise<string> {
     const caFile = this.#caFile;
+    const v2 = speaksV2(this.#config);
     this.#socket = await connectWebSocket(this.#url, {
       caFile,
       timeoutMs: this.#config.connectTimeoutMs,
+      protocols: v2 ? [WS_SUBPROTOCOL_V2] : undefined,
     });
+    this.#negotiatedV2 = this.#socket.protocol === WS_SUBPROTOCOL_V2;
     if (this.#closed) this.close(); // given up on while connecting
     return `connected to ${this.#url}` +
       (this.#config.plain
         ? " (WebSocket, not encrypted)"
-        : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`);
+        : ` (WebSocket over TLS, trusting ${caFile ?? "system roots"})`) +
+      (v2 ? ", protocol v2" : "");
   }
 
   /** Starts closing the socket at once. */
@@ -91,19 +99,30 @@ export class WebSocketSession implements Session {
   async serve(io: SessionIo): Promise<Ending> {
     const socket = this.#socket;
     if (socket === undefined) throw new TypeError("WebSocketSession.serve() before connect()");
-    const tracker = new EchoTracker("websocket");
+    const conversation = startConversation(this.#config, {
+      feed: io.feed,
+      negotiated: this.#negotiatedV2,
+      status: io.output.status,
+    });
     const printer = new MessagePrinter(io.output.messages, { marked: this.#config.markReceived });
+    let failure: unknown;
     socket.onmessage = (event) => {
-      if (typeof event.data !== "string") return; // tlspush sends text only
-      tracker.received(event.data);
-      printer.print([event.data]).catch(() => {}); // a failure is thrown by flushed() below
+      if (typeof event.data !== "string" || failure !== undefined) return; // text only
+      try {
+        const text = conversation.incoming(event.data);
+        if (text !== undefined) printer.print([text]).catch(() => {}); // flushed() throws it
+      } catch (error) {
+        failure = error; // a server that does not speak v2: thrown once closed
+        closeWebSocketQuietly(socket, 1000, "protocol mismatch");
+      }
     };
+    for (const frame of conversation.opening()) socket.send(frame);
     const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
     const stop = new AbortController();
     const onInterrupt = () => closeWebSocketQuietly(socket, 1000, "interrupted");
     io.interrupted.addEventListener("abort", onInterrupt, { once: true });
     const sending = io.channel
-      ? this.#send(socket, io.channel, tracker, stop.signal).catch(() => {}) // the close says why
+      ? this.#send(socket, io.channel, conversation, stop.signal).catch(() => {}) // the close says why
       : Promise.resolve();
     try {
       const close = await closed;
@@ -111,6 +130,7 @@ export class WebSocketSession implements Session {
       await printer.flushed();
       await sending;
       if (io.interrupted.aborted) return "interrupted";
+      if (failure !== undefined) throw failure;
       const host = new URL(this.#url).host;
       if (close.code === 1006 || close.code === 0) {
         // No close frame: the server vanished (Deno reports 0 or 1006).
@@ -120,11 +140,11 @@ export class WebSocketSession implements Session {
       if (!ORDERLY_CLOSE_CODES.has(close.code)) {
         throw new ServerClosedError(
           `the server closed the connection: ${why}(close code ${close.code})`,
-          { unechoed: tracker.unechoed, closeCode: close.code },
+          { unechoed: conversation.unechoed, closeCode: close.code },
         );
       }
       if (!io.channel) return "server closed";
-      const early = tracker.closedEarly(
+      const early = conversation.closedEarly(
         this.#config.mode,
         `${REFUSAL} (${why}close code ${close.code})`,
         close.code,
@@ -138,11 +158,14 @@ export class WebSocketSession implements Session {
     }
   }
 
-  /** Sends until input ends (then starts closing) or `stop` aborts; waits while the socket is full. */
+  /**
+   * Sends until input ends, then, once everything sent is answered (v2), starts closing; or
+   * stops when `stop` aborts. Waits while the socket is full.
+   */
   async #send(
     socket: WebSocket,
     channel: InputChannel,
-    tracker: EchoTracker,
+    conversation: Conversation,
     stop: AbortSignal,
   ): Promise<void> {
     while (true) {
@@ -150,13 +173,13 @@ export class WebSocketSession implements Session {
       if (message === undefined) return;
       if (message === END_OF_INPUT) break;
       if (socket.readyState !== WebSocket.OPEN) return;
-      socket.send(message);
-      tracker.sent(message);
+      socket.send(conversation.outgoing(message));
       while (socket.bufferedAmount > SEND_BUFFER_LIMIT && !stop.aborted) {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
-    tracker.endInput();
+    if (!(await conversation.settled(stop))) return;
+    conversation.endInput();
     closeWebSocketQuietly(socket, 1000, "end of input");
   }
 }

@@ -69,6 +69,11 @@ export interface Peer {
   readonly protocol: 1 | 2;
   /** Remote address as `host:port`. */
   readonly address: string;
+  /**
+   * Who the client is, when its transport proved it: the subject CN (else the first
+   * subjectAltName) of the client certificate it presented under `--client-ca`.
+   */
+  readonly identity: string | undefined;
   /** When its handshake completed. */
   readonly since: Date;
   /** What it has sent and received. */

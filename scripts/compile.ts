@@ -83,6 +83,7 @@ export class CompileError extends Error {
 export function compileArgs(target: CompileTarget, outputDir: string): string[] {
   return [
     "compile",
+    ...(target.unstable ?? []),
     ...target.permissions,
     "--output",
     `${outputDir}/${target.output}`,

@@ -31,6 +31,8 @@ export interface CompileTarget {
   readonly output: string;
   /** The `--allow-*` flags compiled into it. */
   readonly permissions: readonly string[];
+  /** Unstable features it needs (`--unstable-net`: a port shared across a certificate reload). */
+  readonly unstable?: readonly string[];
 }
 
 /**
@@ -63,6 +65,7 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
   {
     entry: "server.ts",
     output: "tlspush-server",
+    unstable: ["--unstable-net"],
     permissions: [
       "--allow-net",
       "--allow-read",

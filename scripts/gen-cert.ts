@@ -9,15 +9,18 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ensureCertificates } from "../tls/certificates.ts";
+import { ensureCertificates, issueClientCertificate } from "../tls/certificates.ts";
 
-const USAGE = `Usage: deno task gen-cert [--certs-dir DIR] [--san NAME]...
+const USAGE = `Usage: deno task gen-cert [--certs-dir DIR] [--san NAME]... [--client NAME]
 
 Creates (or reuses) the local CA in DIR (default certs/) and issues a fresh server
 certificate signed by it: DIR/server.pem and DIR/server-key.pem.
 
   --certs-dir DIR   where the CA and server certificate live (default certs)
   --san NAME        extra host name or IP address for the certificate (repeatable)
+  --client NAME     issue a client certificate for NAME instead (its subject CN):
+                    DIR/client-NAME.pem and DIR/client-NAME-key.pem, for a server
+                    started with --client-ca DIR/ca.pem
   --help            show this help`;
 
 if (import.meta.main) {
@@ -28,6 +31,7 @@ if (import.meta.main) {
       options: {
         "certs-dir": { type: "string", default: "certs" },
         san: { type: "string", multiple: true, default: [] },
+        client: { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -39,7 +43,23 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
+  const client = values.client;
+  if (client !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(client)) {
+    console.error(
+      `gen-cert: --client must be 1 to 64 of A-Z a-z 0-9 . _ @ - (a file name), got '${client}'`,
+    );
+    Deno.exit(2);
+  }
   try {
+    if (client !== undefined) {
+      const issued = await issueClientCertificate(values["certs-dir"], client);
+      console.log(`client certificate ${issued.certPath} and key ${issued.keyPath} for ${client}`);
+      console.log(
+        `valid until ${issued.notAfter.toISOString()}; connect with ` +
+          `--cert ${issued.certPath} --key ${issued.keyPath}`,
+      );
+      Deno.exit(0);
+    }
     const result = await ensureCertificates({ certsDir: values["certs-dir"], sans: values.san });
     console.log(`${result.caCreated ? "created" : "reused"} CA ${result.caPath}`);
     console.log(`CA SHA-256 fingerprint ${result.caFingerprint}`);

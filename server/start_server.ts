@@ -14,20 +14,27 @@
  * ```
  * @module
  */
+import { ConnectRate } from "../hub/connect_rate.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
 import { Hub, type PublishResult } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
+import type { PeerAuth } from "../hub/peer_guard.ts";
 import { startTrafficReport } from "../hub/traffic_report.ts";
-import { openListener } from "../stream/listener.ts";
+import { type ListenerCertificate, openListener, type StreamListener } from "../stream/listener.ts";
+import { openNodeTlsListener } from "../stream/node_tls_listener.ts";
 import { StreamServer } from "../stream/stream_server.ts";
-import { type LoadedCertificate, loadServerCertificate } from "../tls/server_certificate.ts";
+import { CertificateKeeper } from "../tls/certificate_keeper.ts";
+import { CertificateError } from "../tls/certificates.ts";
+import { describeError } from "../util/errors.ts";
 import { Logger, plural } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
+import { ReusePortSteering } from "../util/reuseport_steering.ts";
 import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
 import { connectCluster, type ConnectedCluster } from "./broker_cluster.ts";
 import type { ServerOptions } from "./config.ts";
+import { setUpAuthentication } from "./authentication.ts";
 
 /** How often retained messages are checked against the age limit. */
 const HISTORY_EXPIRY_MS = 10_000;
@@ -44,6 +51,12 @@ export interface RunningServer {
   readonly web: WebServer | undefined;
   /** Publishes an operator message (a line of standard input) to every client. */
   broadcast(message: string): Promise<PublishResult>;
+  /**
+   * SIGHUP: reads `--cert/--key` again (a generated leaf is re-issued) and serves the new pair on
+   * both ports to new connections, refusing none; a bad pair is logged and the current one kept.
+   * Reads the ACL file (`--acl`) again too: a wrong one is logged and the one in force kept.
+   */
+  reload(): Promise<void>;
   /** Stops accepting, flushes every client's queue, closes every connection. */
   shutdown(): Promise<void>;
 }
@@ -67,27 +80,41 @@ export async function startServer(
   options: ServerOptions,
   logger: Logger = new Logger({ verbose: options.verbose }),
 ): Promise<RunningServer> {
-  const certificate = options.plain ? undefined : await loadServerCertificate(options);
-  const cluster = options.broker === undefined ? undefined : await connectCluster(options.broker, {
-    prefix: options.brokerPrefix,
-    history: options.history,
-    historyAgeMs: options.historyAgeMs,
-  }, logger);
+  const clientCa = options.clientCa === undefined
+    ? undefined
+    : await readClientCa(options.clientCa);
+  const auth = await setUpAuthentication(options);
+  const keeper = options.plain ? undefined : await CertificateKeeper.start(options, logger);
   try {
-    return await serve(options, logger, certificate, cluster);
+    const cluster = options.broker === undefined
+      ? undefined
+      : await connectCluster(options.broker, {
+        prefix: options.brokerPrefix,
+        history: options.history,
+        historyAgeMs: options.historyAgeMs,
+      }, logger);
+    try {
+      return await serve(options, logger, keeper, clientCa, cluster, auth);
+    } catch (error) {
+      await cluster?.close();
+      throw error;
+    }
   } catch (error) {
-    await cluster?.close();
+    keeper?.close();
     throw error;
   }
 }
 
 /** Everything after the certificate and the broker: the hub, the listeners, shutdown. */
-function serve(
+async function serve(
   options: ServerOptions,
   logger: Logger,
-  certificate: LoadedCertificate | undefined,
+  keeper: CertificateKeeper | undefined,
+  clientCa: string | undefined,
   cluster: ConnectedCluster | undefined,
-): RunningServer {
+  auth: PeerAuth | undefined,
+): Promise<RunningServer> {
+  const certificate = keeper?.current;
   const hub = new Hub({
     logger,
     maxFrame: options.maxFrame,
@@ -103,13 +130,42 @@ function serve(
     relay: options.relay,
     drainMs: options.drainMs,
     maxChannels: options.maxChannels,
+    auth,
+    rate: options.rate > 0
+      ? { perSecond: options.rate, burst: options.rateBurst || options.rate }
+      : undefined,
   };
-  const listener = openListener({
-    hostname: options.hostname,
-    port: options.port,
-    tls: certificate,
-  });
-  const address = listener.addr;
+  const connectRate = options.connectRate > 0
+    ? new ConnectRate(options.connectRate, logger, hub.security)
+    : undefined;
+  // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
+  const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
+    clientCa === undefined || tls === undefined
+      ? openListener({ hostname, port, tls, handOver: port === address?.port })
+      : openNodeTlsListener({
+        hostname,
+        port,
+        tls,
+        clientCa,
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        onRefused: (address, why) =>
+          logger.info(
+            `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
+          ),
+      });
+  let address: Deno.NetAddr | undefined = undefined; // the first open() runs before it is known
+  const listener: StreamListener = await open(options.hostname, options.port, certificate);
+  address = listener.addr;
+  // A reload binds the next listener beside the current one; new connections go to the newest.
+  const steering = new ReusePortSteering();
+  if (certificate) steering.steerToNewest(address.port);
+  const served = { tls: certificate?.notAfter, wss: certificate?.notAfter };
+  const certificates = () =>
+    Object.entries(served).flatMap(([listener, notAfter]) =>
+      notAfter === undefined || (listener === "wss" && !options.ws)
+        ? []
+        : [{ listener, notAfter: notAfter.getTime() }]
+    );
   const transport = options.plain ? "tcp" : "tls";
   const reaper = new SocketReaper();
   let web: WebServer | undefined;
@@ -130,7 +186,9 @@ function serve(
         adminToken: options.adminToken,
         publishToken: options.publishToken,
         cluster: cluster?.status,
+        connectRate,
         server: `${transport} ${formatAddress(address)}`,
+        certificates,
       })
       : undefined;
   } catch (error) {
@@ -141,6 +199,7 @@ function serve(
     settings,
     budget,
     reaper,
+    connectRate,
     framing: options.framing,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -153,6 +212,7 @@ function serve(
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
   );
   if (web) announceWeb(web, options.plain, logger);
+  announceLimits(options, auth, logger);
   if (options.plain) {
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
@@ -175,6 +235,25 @@ function serve(
       logger.info(`warning: ${reaper.unavailableReason}: ${unguarded.join("; ")}`);
     }
   }
+  keeper?.onChange(async (next) => {
+    // Each port on its own: a failure on one is logged and the other still changes.
+    await Promise.all([
+      stream.useCertificate(next, (tls) => open(address!.hostname, address!.port, tls)).then(
+        () => served.tls = next.notAfter,
+        (error) => logger.error(`TLS port kept its certificate: ${describeError(error)}`),
+      ),
+      web?.useCertificate(next).then(
+        () => served.wss = next.notAfter,
+        (error) => logger.error(`HTTPS port kept its certificate: ${describeError(error)}`),
+      ),
+    ]);
+  });
+  if (clientCa !== undefined) {
+    logger.info(
+      `client certificates required on the TLS port: signed by ${options.clientCa} ` +
+        `(the HTTPS/WebSocket port does not ask for one)`,
+    );
+  }
   const stopReport = startTrafficReport(hub, logger, options.trafficReportMs);
   // Memory goes back while idle: retained messages past --history-age are dropped.
   const expiry = setInterval(() => hub.expireHistory(), HISTORY_EXPIRY_MS);
@@ -187,9 +266,16 @@ function serve(
     web,
     caPath: certificate?.caPath,
     broadcast: (text) => hub.publish(new OutgoingMessage(text, { kind: "stdin" })),
+    async reload(): Promise<void> {
+      if (stopping) return;
+      if (keeper) await keeper.reload("SIGHUP");
+      else logger.info("SIGHUP: --plain: no certificate to reload");
+      await reloadAccessList(auth, logger);
+    },
     shutdown(): Promise<void> {
       stopping ??= (async () => {
         logger.info(`shutting down: closing ${plural(hub.size, "connection")}`);
+        keeper?.close();
         stopReport();
         clearInterval(expiry);
         await Promise.all([stream.shutdown(options.drainMs), web?.shutdown(options.drainMs)]);
@@ -201,6 +287,62 @@ function serve(
       return stopping;
     },
   };
+}
+
+/** Reads the `--client-ca` file; throws `CertificateError` when it holds no certificate. */
+async function readClientCa(path: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new CertificateError(`cannot read --client-ca ${path}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new CertificateError(`--client-ca ${path} holds no PEM certificate`);
+  }
+  return pem;
+}
+
+/** SIGHUP: the ACL file (`--acl`) again; a wrong one is logged and the one in force kept. */
+async function reloadAccessList(auth: PeerAuth | undefined, logger: Logger): Promise<void> {
+  const acl = auth?.accessList;
+  if (!acl) return;
+  try {
+    const { entries, changed } = await acl.reload();
+    logger.info(
+      changed ? `ACL ${acl.path} reloaded: ${identities(entries)}` : `ACL ${acl.path} unchanged`,
+    );
+  } catch (error) {
+    logger.error(`ACL not reloaded, the one in force is kept: ${describeError(error)}`);
+  }
+}
+
+function identities(count: number): string {
+  return `${count} ${count === 1 ? "identity" : "identities"}`;
+}
+
+/** Logs whether clients must authenticate, with what, and the limits in force. */
+function announceLimits(options: ServerOptions, auth: PeerAuth | undefined, logger: Logger): void {
+  if (auth) {
+    const ways = [
+      auth.verifier && `a JWT (${auth.verifier.algorithm})`,
+      auth.accessList &&
+      `a client certificate listed in ${auth.accessList.path} (${
+        identities(auth.accessList.size)
+      })`,
+    ].filter(Boolean);
+    logger.info(
+      `authentication on: clients prove who they are with ${ways.join(" or ")} within ` +
+        `${options.authTimeoutMs / 1000} s; v1 clients without a certificate are refused`,
+    );
+  }
+  const limits = [
+    options.rate > 0 && `--rate ${options.rate}/s (burst ${options.rateBurst || options.rate})`,
+    options.connectRate > 0 && `--connect-rate ${options.connectRate}/s per address`,
+  ].filter(Boolean);
+  if (limits.length > 0) logger.info(`limits: ${limits.join(", ")}`);
 }
 
 /** Logs the HTTPS/WebSocket address and the dashboard URL. */

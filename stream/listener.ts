@@ -14,6 +14,7 @@
  */
 import { ALPN_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
+import { claimPort, reusePortAvailable } from "../util/reuseport_steering.ts";
 
 /** A source of accepted connections. */
 export interface StreamListener {
@@ -23,6 +24,19 @@ export interface StreamListener {
   accept(): Promise<Deno.Conn>;
   /** Stops accepting. */
   close(): void;
+  /**
+   * Serves `tls` to new connections in place, when this kind of listener can (`node:tls`);
+   * absent: the server opens a new listener on the same port and hands over to it.
+   */
+  useCertificate?(tls: ListenerCertificate): void;
+}
+
+/** What a TLS listener serves. */
+export interface ListenerCertificate {
+  /** PEM of the certificate (chain). */
+  cert: string;
+  /** PEM of its key. */
+  key: string;
 }
 
 /** Where to listen, and the certificate to serve (none: plain TCP). */
@@ -32,9 +46,11 @@ export interface ListenOptions {
   /** Port (0 picks a free one). */
   port: number;
   /** Certificate and key (PEM); undefined listens for plain TCP. */
-  tls?: { cert: string; key: string };
+  tls?: ListenerCertificate;
   /** Names the port in error messages, e.g. `--ws-port`. */
   flag?: string;
+  /** A reload's listener, beside the current one on its port (else: the port must be free). */
+  handOver?: boolean;
 }
 
 /**
@@ -50,9 +66,17 @@ export interface ListenOptions {
  * ```
  */
 export function openListener(options: ListenOptions): StreamListener {
-  const { port, tls } = options;
-  return bind(options.hostname, port, (hostname) => {
-    if (!tls) return Deno.listen({ hostname, port }) as Deno.Listener<Deno.Conn, Deno.NetAddr>;
+  const { tls } = options;
+  // A port shared (where it can be) lets a reload bind the next listener beside this one.
+  const reusePort = reusePortAvailable() ? { reusePort: true } : {};
+  return bind(options.hostname, options.port, (hostname) => {
+    const port = options.handOver ? options.port : claimPort(hostname, options.port);
+    if (!tls) {
+      return Deno.listen({ hostname, port, ...reusePort }) as Deno.Listener<
+        Deno.Conn,
+        Deno.NetAddr
+      >;
+    }
     // ALPN tlspush/2 selects protocol v2; a client offering no ALPN speaks v1 as always.
     return Deno.listenTls({
       hostname,
@@ -60,6 +84,7 @@ export function openListener(options: ListenOptions): StreamListener {
       cert: tls.cert,
       key: tls.key,
       alpnProtocols: [ALPN_V2],
+      ...reusePort,
     });
   }, options.flag);
 }

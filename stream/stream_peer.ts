@@ -32,6 +32,10 @@ import { withinDeadline } from "../util/deadline.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
 import { OutboundQueue } from "../util/outbound_queue.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
+import { identityOf } from "./node_tls_listener.ts";
+
+/** A `--rate` pause looks at whether the connection is closing this often. */
+const PAUSE_STEP_MS = 200;
 
 /** What a byte-stream peer needs beyond the settings every peer shares. */
 export interface StreamPeerOptions {
@@ -73,7 +77,12 @@ export class StreamPeer extends PeerCore {
 
   /** Wraps an accepted connection; nothing happens until {@link run}. */
   constructor(conn: Deno.Conn | Deno.TlsConn, settings: PeerSettings, options: StreamPeerOptions) {
-    super(settings, "handshake" in conn ? "tls" : "tcp", formatAddress(conn.remoteAddr));
+    super(
+      settings,
+      "handshake" in conn ? "tls" : "tcp",
+      formatAddress(conn.remoteAddr),
+      identityOf(conn),
+    );
     this.#conn = conn;
     this.#options = options;
     this.#queue = new OutboundQueue(conn, { maxPending: settings.maxPending });
@@ -199,6 +208,7 @@ export class StreamPeer extends PeerCore {
         if (first && payloads.length > 0) {
           first = false;
           this.negotiate(payloads[0]);
+          if (this.closing) return; // refused (authentication is on and it speaks v1)
         }
         let bytes = 0;
         for (const payload of payloads) bytes += payload.length;
@@ -209,6 +219,9 @@ export class StreamPeer extends PeerCore {
           // Echo every frame of this read in one write: the wire bytes are already the frames.
           this.#queue.push(decoder.takeWire());
           this.echoed(payloads.length, bytes);
+          // --rate: over it, stop reading for a while (TCP backpressure slows the client).
+          const waitMs = this.throttle(payloads.length);
+          if (waitMs > 0) await this.#pause(waitMs);
         }
         // A client that does not read its echoes stops being read: TCP backpressure.
         if (this.#queue.full) await this.#queue.hasRoom();
@@ -216,6 +229,14 @@ export class StreamPeer extends PeerCore {
       }
     } catch (error) {
       if (!this.closing) throw error; // else: we closed it, the read was cut
+    }
+  }
+
+  /** Waits `ms`, in short steps so that a close (shutdown) is not held up by a long pause. */
+  async #pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0 && !this.closing; left = until - Date.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, PAUSE_STEP_MS)));
     }
   }
 

@@ -23,11 +23,13 @@
  * ```
  * @module
  */
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { describeError } from "../util/errors.ts";
 import { closeQuietly, formatAddress } from "../util/net.ts";
-import type { StreamListener } from "./listener.ts";
+import { reusePortAvailable } from "../util/reuseport_steering.ts";
+import type { ListenerCertificate, StreamListener } from "./listener.ts";
 import { StreamPeer, type StreamPeerOptions } from "./stream_peer.ts";
 
 /** Everything the stream side needs. */
@@ -36,10 +38,17 @@ export interface StreamServerOptions extends StreamPeerOptions {
   settings: PeerSettings;
   /** The server-wide connection budget (`--max-connections`). */
   budget: ConnectionBudget;
+  /** `--connect-rate`: new connections per source address, shared with the WebSocket port. */
+  connectRate?: ConnectRate;
 }
 
 /** How long to wait before accepting again after accept itself failed (e.g. out of fds). */
 const ACCEPT_RETRY_MS = 100;
+/**
+ * How long a replaced listener keeps accepting what already waits in its queue before it
+ * closes (closing resets those connections); new ones go to its successor meanwhile.
+ */
+const HAND_OVER_MS = 50;
 
 /**
  * Accepts and serves TLS/TCP clients.
@@ -57,6 +66,7 @@ export class StreamServer {
   readonly #peers = new Map<StreamPeer, Promise<void>>();
   readonly #loops = new Set<Promise<void>>();
   #listener: StreamListener;
+  readonly #retiring = new Set<StreamListener>();
   #stopping = false;
 
   /** Starts accepting from `listener`. */
@@ -76,18 +86,47 @@ export class StreamServer {
     return this.#peers.size;
   }
 
-  /** Accepts from `next` from now on and closes the current listener; open connections stay. */
-  replaceListener(next: StreamListener): void {
+  /**
+   * Accepts from `next` from now on and closes the current listener once it has accepted what
+   * was already waiting for it; open connections stay.
+   */
+  replaceListener(next: StreamListener): Promise<void> {
     const previous = this.#listener;
     this.#listener = next;
     this.#accept(next);
+    this.#retiring.add(previous);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.#retiring.delete(previous);
+        closeQuietly(previous);
+        resolve();
+      }, HAND_OVER_MS)
+    );
+  }
+
+  /**
+   * Serves `tls` to new connections: in place when the listener can, else through a new
+   * listener from `reopen` (the same port) that takes over from the current one.
+   */
+  async useCertificate(
+    tls: ListenerCertificate,
+    reopen: (tls: ListenerCertificate) => StreamListener | Promise<StreamListener>,
+  ): Promise<void> {
+    if (this.#stopping) return;
+    if (this.#listener.useCertificate) return this.#listener.useCertificate(tls);
+    if (reusePortAvailable()) return await this.replaceListener(await reopen(tls));
+    // No shared port here: close, then bind again (connections are refused for a moment).
+    const previous = this.#listener;
     closeQuietly(previous);
+    this.#listener = await rebind(() => reopen(tls));
+    this.#accept(this.#listener);
   }
 
   /** Stops accepting, flushes every client's queue (for at most `drainMs`), closes everything. */
   async shutdown(drainMs: number): Promise<void> {
     this.#stopping = true;
     closeQuietly(this.#listener);
+    for (const listener of this.#retiring) closeQuietly(listener);
     await Promise.all(this.#loops);
     await Promise.all([...this.#peers.keys()].map((peer) => peer.shutdown(drainMs)));
     await Promise.all(this.#peers.values());
@@ -99,7 +138,7 @@ export class StreamServer {
   }
 
   async #acceptLoop(listener: StreamListener): Promise<void> {
-    const { budget, settings, reaper } = this.#options;
+    const { budget, connectRate, settings, reaper } = this.#options;
     while (!this.#stopping) {
       let conn: Deno.Conn;
       try {
@@ -110,7 +149,8 @@ export class StreamServer {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      const slot = budget.take(formatAddress(conn.remoteAddr));
+      const admitted = connectRate?.admits((conn.remoteAddr as Deno.NetAddr).hostname) ?? true;
+      const slot = admitted ? budget.take(formatAddress(conn.remoteAddr)) : undefined;
       if (!slot) {
         // Before its handshake a TLS socket is only closed for real by the reaper.
         if ("handshake" in conn) reaper.reap(conn);
@@ -125,6 +165,20 @@ export class StreamServer {
           slot.release();
         }),
       );
+    }
+  }
+}
+
+/** Binds again a port just closed: the kernel may take a moment to let it go. */
+async function rebind(
+  open: () => StreamListener | Promise<StreamListener>,
+): Promise<StreamListener> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }

@@ -10,12 +10,14 @@
  * Run by `browser_test.ts` in a child `deno test --allow-all` (playwright-core reads `/proc`).
  */
 import type { Page } from "playwright-core";
+import { mintToken } from "../auth/token_minting.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { startTestServer, TestClient, type TestServer, waitFor } from "./helpers.ts";
 import { launchBrowser } from "./browser.ts";
 import { entries, fixedLeaf, openPage, origin, OUTPUT, until } from "./browser_helpers.ts";
 import { webFetch } from "./web_helpers.ts";
+import { brokerBinary, startBrokerServer } from "./brokers.ts";
 
 const PUBLISH_TOKEN = "publish-token-for-the-browser-tests";
 const HOSTILE = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold</b>`;
@@ -152,6 +154,52 @@ Deno.test({
               { channel: "metrics/cpu", seq: last.seq!, text: "still subscribed here" },
             ]);
             await page.close();
+          } finally {
+            await server.shutdown();
+          }
+        },
+      );
+
+      await t.step(
+        "with authentication on, the page sends the token of its #token= and gets what it allows",
+        async () => {
+          const secret = "browser-test-jwt-secret-0123456789-abcdef";
+          const server = await startTestServer({ ...leaf, jwtSecret: secret });
+          try {
+            const token = await mintToken({
+              key: { secret },
+              sub: "alice",
+              subs: ["news"],
+              pubs: [],
+              ttlSeconds: 600,
+            });
+            const page = await openPage(browser, problems);
+            await page.goto(`${origin(server)}/?protocol=v2&channels=news,secrets#token=${token}`);
+            await subscribed(page, "news");
+            await page.locator("#log li .text", { hasText: "as alice" }).waitFor({
+              timeout: 10_000,
+            });
+            await page.locator('#channels tr[data-channel="secrets"]', { hasText: "forbidden" })
+              .waitFor({ timeout: 10_000 });
+            const sent = await publish(server, "news", "for alice");
+            await publish(server, "secrets", "not for alice");
+            await until(async () => (await shown(page)).length >= 1, "the MSG");
+            assertEquals(await shown(page), [{
+              channel: "news",
+              seq: sent.seq!,
+              text: "for alice",
+            }]);
+            assert(new URL(page.url()).hash.startsWith("#token="), "the fragment is kept");
+            assert(!server.log.some((line) => line.includes(token)), "the token is never logged");
+            // Without the token the page is told, and shown nothing.
+            const bare = await openPage(browser, problems);
+            await bare.goto(`${origin(server)}/?protocol=v2&channels=news`);
+            await bare.locator('#channels tr[data-channel="news"]', {
+              hasText: "not-authenticated",
+            })
+              .waitFor({ timeout: 10_000 });
+            await page.close();
+            await bare.close();
           } finally {
             await server.shutdown();
           }
@@ -392,6 +440,7 @@ Deno.test({
               .waitFor();
             await admin.fill("#broadcast-channel", "news");
             await new Promise((resolve) => setTimeout(resolve, 1200)); // one more chart point
+            assert(await admin.locator("#cluster").isHidden(), "no cluster card without --broker");
             await admin.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
             await client.close();
             await admin.close();
@@ -402,6 +451,46 @@ Deno.test({
           }
         },
       );
+
+      await t.step({
+        name: "with --broker, the dashboard shows the broker and every instance with its clients",
+        // Without redis-server it fails under CI (brokers.ts says what to install), else skips.
+        ignore: brokerBinary("redis") === undefined && !Deno.env.get("CI"),
+        fn: async () => {
+          const redis = await startBrokerServer("redis");
+          const [a, b] = [
+            await startTestServer({ ...leaf, broker: redis.url }),
+            await startTestServer({ ...leaf, broker: redis.url }),
+          ];
+          const onB = await Promise.all([TestClient.connect(b), TestClient.connect(b)]);
+          try {
+            const admin = await openPage(browser, problems);
+            await admin.goto(`${origin(a)}/admin?token=${a.web!.auth.token}`);
+            await admin.locator('#broker-state[data-state="connected"]').waitFor({
+              timeout: 10_000,
+            });
+            assertEquals(await admin.textContent("#broker"), redis.url);
+            // B's heartbeat (every 5 s) carries its two clients.
+            await admin.locator("#instances tr[data-instance] td.clients", { hasText: "2" })
+              .waitFor({ timeout: 15_000 });
+            assertEquals(await admin.locator("#instances tbody tr").count(), 2);
+            assertEquals(
+              await admin.locator("#instances td", { hasText: "(this one)" }).count(),
+              1,
+            );
+            await admin.screenshot({ path: `${OUTPUT}dashboard-cluster.png`, fullPage: true });
+
+            await redis.kill("SIGKILL");
+            await admin.locator('#broker-state[data-state="error"]').waitFor({ timeout: 15_000 });
+            assertEquals(await admin.textContent("#broker-state"), "broker down");
+            await admin.close();
+          } finally {
+            for (const c of onB) c.close();
+            await Promise.all([a.shutdown(), b.shutdown()]);
+            await redis.stop();
+          }
+        },
+      });
 
       assertEquals(problems, []);
     } finally {

@@ -35,7 +35,12 @@ Deno.test("--url takes tls://, tcp://, wss:// and ws:// targets and excludes --h
 });
 
 Deno.test("no flags give the defaults of client/config.ts; --help gives null", () => {
-  assertEquals(parseClientArgs([]), { ...CLIENT_DEFAULTS, ca: undefined });
+  assertEquals(parseClientArgs([]), {
+    ...CLIENT_DEFAULTS,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  });
   assertEquals(parseClientArgs(["--help"]), null);
   assertEquals(CLIENT_USAGE.startsWith("Usage: tlspush-client [options]"), true);
 });
@@ -65,5 +70,29 @@ Deno.test("bad values are usage errors that say what is wrong", () => {
   for (const [args, pattern] of cases) {
     const error = assertThrows(() => parseClientArgs(args), UsageError, undefined, args.join(" "));
     assertEquals(pattern.test(error.message), true, `${args.join(" ")}: ${error.message}`);
+  }
+});
+
+Deno.test("--channel, --pub and --print-channel: v2, and the combinations that make no sense", () => {
+  const listening = parseClientArgs(["--channel", "a", "--channel", "b", "--channel", "a"])!;
+  assertEquals([listening.channels, listening.mode], [["a", "b"], "listen"]);
+  const publishing = parseClientArgs(["--pub", "metrics", "--send", "cpu 93%"])!;
+  assertEquals([publishing.publishTo, publishing.mode, publishing.channels], [
+    "metrics",
+    "send",
+    [],
+  ]);
+  const typed = parseClientArgs(["--pub", "chat", "--channel", "chat", "--print-channel"])!;
+  assertEquals([typed.mode, typed.printChannel], ["interactive", true]);
+  for (
+    const [args, message] of [
+      [["--channel", "no spaces"], "invalid channel 'no spaces'"],
+      [["--pub", ""], "invalid channel ''"],
+      [["--channel", "a", "--send", "x"], "--send with --channel needs --pub NAME"],
+      [["--print-channel"], "--print-channel needs --channel"],
+      [["--pub", "a", "--listen"], "--pub and --listen exclude each other"],
+    ] as const
+  ) {
+    assertThrows(() => parseClientArgs([...args]), UsageError, message, args.join(" "));
   }
 });

@@ -154,6 +154,93 @@ for (const kind of ["redis", "nats"] as Kind[]) {
     },
   );
 
+  brokerTest(
+    kind,
+    "a client resumes on another instance from its last number, missing nothing",
+    async () => {
+      const broker = await startBrokerServer(kind);
+      const [a, b] = [await startInstance(broker), await startInstance(broker)];
+      const first = await client(a, true);
+      let resumed: TestClient | undefined;
+      try {
+        await first.send("SUB orders");
+        // Subscribed before the first publish: OK SUB comes first.
+        await waitFor(() => first.received.length === 1, 10_000, "OK SUB");
+        for (let i = 1; i <= 3; i++) await publishApi(a, `order ${i}`, "orders");
+        await waitFor(() => first.received.length === 4, 10_000, "the first three messages");
+        const last = Number(first.received.at(-1)!.split(" ")[2]);
+        first.close();
+        for (let i = 4; i <= 6; i++) await publishApi(b, `order ${i}`, "orders");
+        resumed = await client(b, true);
+        await resumed.send(`SUB orders ${last + 1}`);
+        await waitFor(() => resumed!.received.length === 4, 10_000, "the three missed messages");
+        assert(/^OK SUB orders \d+$/.test(resumed.received[0]), resumed.received[0]);
+        assertEquals(resumed.received.slice(1).map((l) => l.split(" ").slice(3).join(" ")), [
+          "order 4",
+          "order 5",
+          "order 6",
+        ]);
+      } finally {
+        await stopAll([a, b], [first, ...(resumed ? [resumed] : [])]);
+        await broker.stop();
+      }
+    },
+  );
+
+  brokerTest(
+    kind,
+    "the broker killed mid-run: local clients served, publishing refused, all back without a restart",
+    async () => {
+      const broker = await startBrokerServer(kind);
+      const [a, b] = [await startInstance(broker), await startInstance(broker)];
+      const onA = await client(a, true);
+      const onB = await client(b);
+      try {
+        await onA.send("SUB broadcast");
+        await waitFor(() => onA.received.length === 1);
+        await broker.kill("SIGKILL");
+        await a.process.waitForLine(/error: broker .* lost/, 20_000);
+        // Local service goes on: v1 echo, v2 commands.
+        await onB.send("echo while the broker is down");
+        assertEquals(await onB.waitForMessages(1), ["echo while the broker is down"]);
+        await onA.send("PING still here", "PUB broadcast not now");
+        await waitFor(() => onA.received.length === 3);
+        assertEquals(onA.received[1], "PONG still here");
+        assert(onA.received[2].startsWith("ERR unavailable "), onA.received[2]);
+        const refused = await publishApi(a, "not now either");
+        assertEquals([refused.status, refused.body.error], [503, "unavailable"]);
+        await a.process.type("a stdin line while down");
+        await a.process.waitForLine(/error: stdin message not sent: /);
+        assertEquals(
+          a.process.stdout.filter((l) => /broker .* lost/.test(l)).length,
+          1,
+          "said once",
+        );
+
+        await broker.restart();
+        await a.process.waitForLine(/broker \S+ is back/, 30_000);
+        await b.process.waitForLine(/broker \S+ is back/, 30_000);
+        const ok = await publishApi(b, "after the broker came back");
+        assertEquals(ok.status, 200, JSON.stringify(ok.body));
+        await waitFor(
+          () => onA.received.some((l) => l.endsWith(" after the broker came back")),
+          10_000,
+        );
+        assertEquals(await onB.waitForMessages(2), [
+          "echo while the broker is down",
+          "after the broker came back",
+        ]);
+        assert(
+          !onA.received.some((l) => l.includes("not now")),
+          "nothing refused was delivered later",
+        );
+      } finally {
+        await stopAll([a, b], [onA, onB]);
+        await broker.stop();
+      }
+    },
+  );
+
   brokerTest(kind, "an instance killed with SIGKILL: the others go on", async () => {
     const broker = await startBrokerServer(kind);
     const [a, b, c] = [

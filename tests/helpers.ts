@@ -57,7 +57,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
   return Object.assign(server, {
     log,
     port: server.address.port,
-    caFile: `${certsDir}/ca.pem`,
+    caFile: `${options.certsDir ?? certsDir}/ca.pem`,
     waitForLog: (pattern: RegExp, timeoutMs = 10_000) =>
       waitFor(() => log.find((line) => pattern.test(line)), timeoutMs, `log line ${pattern}`),
   });

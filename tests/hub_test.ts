@@ -12,6 +12,7 @@ function fakePeer(hub: Hub, answer: Delivery = "sent") {
     transport: "tcp",
     protocol: 1,
     address: "127.0.0.1:1",
+    identity: undefined,
     since: new Date(),
     counters: newCounters(),
     queuedBytes: 0,

@@ -1,7 +1,7 @@
 /**
  * Wire compatibility with peers that share no code with tlspush: a Node.js client written
  * from DESIGN.md alone against the tlspush server, and the tlspush client against the
- * Node.js reference server of the benchmarks.
+ * Node.js reference server of the benchmarks, and a Python protocol v2 peer.
  */
 import { assertEquals } from "./assert.ts";
 import { runProgram, ServerProcess } from "./processes.ts";
@@ -77,4 +77,24 @@ Deno.test("a client that half-closes and then reads slowly still gets every echo
   ]);
   assertEquals([result.code, result.stdout.trim()], [0, "256"], result.stderr);
   assertEquals((await server.stop()).code, 0);
+});
+
+Deno.test("an independent v2 peer (Python's ssl with ALPN) written from DESIGN.md alone", async () => {
+  const certsDir = await testCertsDir();
+  const server = await ServerProcess.start(["--certs-dir", certsDir, "--no-ws", "--relay"]);
+  try {
+    const output = await new Deno.Command("python3", {
+      args: ["tests/interop/v2_peer.py", "127.0.0.1", String(server.port), `${certsDir}/ca.pem`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assertEquals(
+      [output.code, decode(output.stdout)],
+      [0, "ok\n"],
+      decode(output.stdout) + decode(output.stderr),
+    );
+  } finally {
+    assertEquals((await server.stop()).code, 0);
+  }
 });

@@ -17,6 +17,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Permissions the programs are run with (the same as the deno.json tasks). */
 export const SERVER_PERMISSIONS = [
+  "--unstable-net",
   "--allow-net",
   "--allow-read",
   "--allow-write",

@@ -12,6 +12,7 @@ function peer(hub: Hub, protocol: 1 | 2): Peer {
     transport: "tls",
     protocol,
     address: "127.0.0.1:1",
+    identity: undefined,
     since: new Date(),
     counters: newCounters(),
     queuedBytes: 0,

@@ -23,8 +23,18 @@ const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as con
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The CA lives ten years; a new one is made only when it is about to expire. */
 const CA_LIFETIME_DAYS = 3650;
-/** A leaf is made at every start; 90 days is plenty and within what browsers accept. */
+/** A leaf is made at every start (and renewed while running); 90 days is within what browsers accept. */
 const LEAF_LIFETIME_DAYS = 90;
+/**
+ * How long a generated leaf is valid by default, in ms.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LEAF_LIFETIME_MS } from "./certificates.ts";
+ * DEFAULT_LEAF_LIFETIME_MS / 86_400_000; // 90 days
+ * ```
+ */
+export const DEFAULT_LEAF_LIFETIME_MS = LEAF_LIFETIME_DAYS * DAY_MS;
 
 /** What the server needs to listen, and what it prints for clients. */
 export interface ServerCertificate {
@@ -40,6 +50,12 @@ export interface ServerCertificate {
   caCreated: boolean;
   /** Names and addresses the leaf is valid for. */
   subjectAltNames: string[];
+  /** When the leaf was issued (its life is counted from here, for renewal). */
+  issuedAt: Date;
+  /** End of the leaf's validity. */
+  notAfter: Date;
+  /** End of the CA's validity. */
+  caNotAfter: Date;
 }
 
 /** Options of {@link ensureCertificates}. */
@@ -50,6 +66,8 @@ export interface CertificateOptions {
   sans?: string[];
   /** Replaces the default names (localhost, 127.0.0.1, ::1, this host) when given. */
   names?: string[];
+  /** Validity of the leaf in ms (default {@link DEFAULT_LEAF_LIFETIME_MS}; short in tests). */
+  leafLifetimeMs?: number;
 }
 
 /**
@@ -81,26 +99,73 @@ export class CertificateError extends TlspushError {}
 export async function ensureCertificates(options: CertificateOptions): Promise<ServerCertificate> {
   const dir = options.certsDir;
   await Deno.mkdir(dir, { recursive: true });
-  const caPath = `${dir}/ca.pem`;
-  const caKeyPath = `${dir}/ca-key.pem`;
-  let ca = await loadCa(caPath, caKeyPath);
-  const caCreated = ca === undefined;
-  if (!ca) {
-    ca = await createCa();
-    await writeSecret(caKeyPath, ca.keyPem);
-    await Deno.writeTextFile(caPath, ca.cert.toString("pem") + "\n");
-  }
+  const { ca, caCreated } = await ensureCa(dir);
   const subjectAltNames = options.names ?? defaultNames(options.sans ?? []);
-  const leaf = await createLeaf(ca, subjectAltNames);
+  const issuedAt = new Date();
+  const lifetimeMs = options.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS;
+  const leaf = await createLeaf(ca, subjectAltNames, "server", lifetimeMs);
   await Deno.writeTextFile(`${dir}/server.pem`, leaf.cert);
   await writeSecret(`${dir}/server-key.pem`, leaf.key);
   return {
-    ...leaf,
-    caPath,
+    cert: leaf.cert,
+    key: leaf.key,
+    caPath: `${dir}/ca.pem`,
     caFingerprint: await fingerprint(ca.cert),
     caCreated,
     subjectAltNames,
+    issuedAt,
+    notAfter: new Date(issuedAt.getTime() + lifetimeMs),
+    caNotAfter: ca.cert.notAfter,
   };
+}
+
+/** A client certificate issued by the local CA, and where it was written. */
+export interface ClientCertificate {
+  /** Path of the certificate (PEM). */
+  certPath: string;
+  /** Path of its private key (PEM, mode 0600). */
+  keyPath: string;
+  /** End of its validity. */
+  notAfter: Date;
+}
+
+/**
+ * Issues a client certificate for `name` (its subject CN) from the local CA of `certsDir` (made
+ * if missing) and writes `DIR/client-NAME.pem` and `DIR/client-NAME-key.pem` (0600). A server
+ * started with `--client-ca DIR/ca.pem` accepts it, and knows the client as `name`.
+ *
+ * @example
+ * ```ts
+ * import { issueClientCertificate } from "./certificates.ts";
+ * const { certPath, keyPath } = await issueClientCertificate("certs", "alice");
+ * // tlspush-client --cert certs/client-alice.pem --key certs/client-alice-key.pem
+ * ```
+ */
+export async function issueClientCertificate(
+  certsDir: string,
+  name: string,
+  lifetimeMs: number = DEFAULT_LEAF_LIFETIME_MS,
+): Promise<ClientCertificate> {
+  await Deno.mkdir(certsDir, { recursive: true });
+  const { ca } = await ensureCa(certsDir);
+  const leaf = await createLeaf(ca, [name], "client", lifetimeMs);
+  const certPath = `${certsDir}/client-${name}.pem`;
+  const keyPath = `${certsDir}/client-${name}-key.pem`;
+  await writeSecret(keyPath, leaf.key);
+  await Deno.writeTextFile(certPath, leaf.cert);
+  return { certPath, keyPath, notAfter: new Date(Date.now() + lifetimeMs) };
+}
+
+/** Loads the CA of `dir`, or makes (and writes) a new one. */
+async function ensureCa(dir: string): Promise<{ ca: Ca; caCreated: boolean }> {
+  const caPath = `${dir}/ca.pem`;
+  const caKeyPath = `${dir}/ca-key.pem`;
+  const loaded = await loadCa(caPath, caKeyPath);
+  if (loaded) return { ca: loaded, caCreated: false };
+  const ca = await createCa();
+  await writeSecret(caKeyPath, ca.keyPem);
+  await Deno.writeTextFile(caPath, ca.cert.toString("pem") + "\n");
+  return { ca, caCreated: true };
 }
 
 /**
@@ -178,15 +243,22 @@ async function createCa(): Promise<Ca> {
   return { cert, keys, keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-async function createLeaf(ca: Ca, names: string[]): Promise<{ cert: string; key: string }> {
+async function createLeaf(
+  ca: Ca,
+  names: string[],
+  usage: "server" | "client",
+  lifetimeMs: number,
+): Promise<{ cert: string; key: string }> {
   const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
   const now = Date.now();
+  const server = usage === "server";
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: `CN=${names[0]}`,
     issuer: ca.cert.subject,
-    notBefore: new Date(now - 60 * 60 * 1000),
-    notAfter: new Date(now + LEAF_LIFETIME_DAYS * DAY_MS),
+    // Backdated an hour for clocks that run behind, and never before the CA itself.
+    notBefore: new Date(Math.max(now - 60 * 60 * 1000, ca.cert.notBefore.getTime())),
+    notAfter: new Date(now + lifetimeMs),
     signingAlgorithm: ALGORITHM,
     publicKey: keys.publicKey,
     signingKey: ca.keys.privateKey,
@@ -194,14 +266,21 @@ async function createLeaf(ca: Ca, names: string[]): Promise<{ cert: string; key:
       // rustls rejects leaves marked CA:TRUE.
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((name) => ({
-          type: isIpAddress(name) ? "ip" as const : "dns" as const,
-          value: name,
-        })),
+      new x509.ExtendedKeyUsageExtension(
+        [server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
         false,
       ),
+      ...(server
+        ? [
+          new x509.SubjectAlternativeNameExtension(
+            names.map((name) => ({
+              type: isIpAddress(name) ? "ip" as const : "dns" as const,
+              value: name,
+            })),
+            false,
+          ),
+        ]
+        : []),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],

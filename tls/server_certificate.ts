@@ -12,6 +12,7 @@
  * @module
  */
 import { describeError } from "../util/errors.ts";
+import { checkCertificatePair } from "./certificate_check.ts";
 import { CertificateError, ensureCertificates } from "./certificates.ts";
 
 /** Where the certificate comes from. */
@@ -24,6 +25,8 @@ export interface CertificateSource {
   cert?: string;
   /** A user-supplied private key file (PEM), with {@link cert}. */
   key?: string;
+  /** Validity of a generated leaf in ms (default 90 days; short in tests of renewal). */
+  leafLifetimeMs?: number;
 }
 
 /** A certificate and key to serve, and what to log about them. */
@@ -36,6 +39,12 @@ export interface LoadedCertificate {
   caPath?: string;
   /** Lines for the log: the CA, its fingerprint, the names covered. */
   notes: string[];
+  /** When it was issued (generated) or when its validity began (files). */
+  issuedAt: Date;
+  /** End of its validity. */
+  notAfter: Date;
+  /** End of the local CA's validity, when the certificate was generated. */
+  caNotAfter?: Date;
 }
 
 /**
@@ -55,18 +64,40 @@ export interface LoadedCertificate {
  */
 export async function loadServerCertificate(source: CertificateSource): Promise<LoadedCertificate> {
   if (source.cert && source.key) {
+    const cert = await readPem(source.cert, "certificate");
+    const key = await readPem(source.key, "key");
+    let facts;
+    try {
+      facts = checkCertificatePair(cert, key);
+    } catch (error) {
+      throw new CertificateError(
+        `${source.cert} and ${source.key}: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
     return {
-      cert: await readPem(source.cert, "certificate"),
-      key: await readPem(source.key, "key"),
-      notes: [],
+      cert,
+      key,
+      notes: [
+        `serving ${source.cert} (${facts.subject}, valid until ${facts.notAfter.toISOString()})`,
+      ],
+      issuedAt: facts.notBefore,
+      notAfter: facts.notAfter,
     };
   }
   try {
-    const made = await ensureCertificates({ certsDir: source.certsDir, sans: source.sans });
+    const made = await ensureCertificates({
+      certsDir: source.certsDir,
+      sans: source.sans,
+      leafLifetimeMs: source.leafLifetimeMs,
+    });
     return {
       cert: made.cert,
       key: made.key,
       caPath: made.caPath,
+      issuedAt: made.issuedAt,
+      notAfter: made.notAfter,
+      caNotAfter: made.caNotAfter,
       notes: [
         `${made.caCreated ? "created a new" : "using the"} CA ${made.caPath} ` +
         `(SHA-256 ${made.caFingerprint}); clients trust it with --ca ${made.caPath}`,

@@ -26,11 +26,12 @@
  * ```
  * @module
  */
+import type { ClusterStatus } from "../hub/cluster.ts";
 import type { Hub } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { BROADCAST_CHANNEL, CHANNEL_RULE, isValidChannel } from "../protocol/channel.ts";
 import { ChannelRates } from "./channel_rates.ts";
-import { takeStats } from "./stats.ts";
+import { type CertificateExpiry, type ServerStats, takeStats } from "./stats.ts";
 
 /** What the feed needs from the server. */
 export interface AdminFeedConfig {
@@ -44,6 +45,10 @@ export interface AdminFeedConfig {
   redact(line: string): string;
   /** How often stats are pushed, in ms (default 1000). */
   intervalMs?: number;
+  /** The certificate of each TLS listener, for the dashboard. */
+  certificates?: () => CertificateExpiry[];
+  /** The cluster's state, with `--broker`: the dashboard shows the broker and its instances. */
+  cluster?: () => ClusterStatus;
 }
 
 /** Log lines a dashboard gets when it connects. */
@@ -133,8 +138,10 @@ export class AdminFeed {
     this.#sockets.clear();
   }
 
-  #stats() {
-    return takeStats(this.#config.hub, this.#config.startedAt, this.#rates.take());
+  #stats(): ServerStats & { cluster?: ClusterStatus } {
+    const { hub, startedAt, certificates } = this.#config;
+    const stats = takeStats(hub, startedAt, this.#rates.take(), certificates?.());
+    return this.#config.cluster ? { ...stats, cluster: this.#config.cluster() } : stats;
   }
 
   #command(socket: WebSocket, data: unknown): void {

@@ -16,6 +16,7 @@
  */
 import type { ChannelStats, Hub } from "../hub/hub.ts";
 import type { TrafficCounters, Transport } from "../hub/peer.ts";
+import type { SecurityCounters } from "../hub/security_counters.ts";
 
 /**
  * Most channels a snapshot lists one by one (the busiest): a dashboard gets a readable table and
@@ -62,6 +63,16 @@ export interface PeerStats extends TrafficCounters {
   since: string;
   /** Bytes waiting to be written to it. */
   queuedBytes: number;
+  /** Who it is, from its client certificate (`--client-ca`); absent otherwise. */
+  identity?: string;
+}
+
+/** When the certificate one listener serves expires. */
+export interface CertificateExpiry {
+  /** The listener: `tls` (the message port) or `wss` (the HTTPS/WebSocket port). */
+  listener: string;
+  /** End of the certificate's validity (ms since the epoch). */
+  notAfter: number;
 }
 
 /** The whole server at one instant. */
@@ -78,10 +89,14 @@ export interface ServerStats {
   queuedBytes: number;
   /** Traffic since the server started. */
   totals: TrafficCounters;
+  /** What authentication and the limits refused since the server started. */
+  security: SecurityCounters;
   /** Every connected client, oldest first. */
   peers: PeerStats[];
   /** The channels. */
   channels: ChannelSummary;
+  /** The certificate of each TLS listener (none with `--plain`). */
+  certificates: CertificateExpiry[];
 }
 
 /**
@@ -102,6 +117,7 @@ export function takeStats(
   hub: Hub,
   startedAt: Date,
   rates: ReadonlyMap<string, number> = new Map(),
+  certificates: CertificateExpiry[] = [],
 ): ServerStats {
   const byTransport: Record<Transport, number> = { tls: 0, tcp: 0, ws: 0 };
   const peers: PeerStats[] = [];
@@ -116,6 +132,7 @@ export function takeStats(
       since: peer.since.toISOString(),
       ...peer.counters,
       queuedBytes: peer.queuedBytes,
+      ...(peer.identity === undefined ? {} : { identity: peer.identity }),
     });
   }
   peers.sort((a, b) => a.id - b.id);
@@ -126,8 +143,10 @@ export function takeStats(
     byTransport,
     queuedBytes,
     totals: { ...hub.totals },
+    security: { ...hub.security },
     peers,
     channels: summarizeChannels(hub.channels(), rates),
+    certificates,
   };
 }
 

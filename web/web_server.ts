@@ -5,7 +5,7 @@
  * | path | what | who |
  * |---|---|---|
  * | `/` | the browser client | anyone |
- * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked) |
+ * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked); with authentication on, `?token=` or `AUTH` |
  * | `/admin` | the operator dashboard | admin token |
  * | `/admin/ws` | the dashboard's live feed | admin token (Origin checked) |
  * | `/metrics` | Prometheus text | admin token |
@@ -33,6 +33,9 @@
  * @module
  */
 import type { ClusterStatus } from "../hub/cluster.ts";
+import { AuthenticationError } from "../auth/auth_errors.ts";
+import type { Permissions } from "../auth/permissions.ts";
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
@@ -41,15 +44,21 @@ import { describeError } from "../util/errors.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
+import {
+  claimPort,
+  reusePortAvailable,
+  ReusePortGroup,
+  ReusePortSteering,
+} from "../util/reuseport_steering.ts";
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
-import { ConnectionGuard, type WebTimeouts } from "./connection_guard.ts";
+import { type Admission, ConnectionGuard, type WebTimeouts } from "./connection_guard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
 import { SecretToken } from "./secret_token.ts";
-import { takeStats } from "./stats.ts";
+import { type CertificateExpiry, takeStats } from "./stats.ts";
 import { WebSocketPeer } from "./ws_peer.ts";
 
 /** What the web endpoint needs from the server. */
@@ -74,8 +83,12 @@ export interface WebServerConfig {
   publishToken?: string;
   /** The cluster's state, with `--broker`. */
   cluster?: () => ClusterStatus;
+  /** `--connect-rate`, shared with the TLS/TCP port: new WebSocket clients per address. */
+  connectRate?: ConnectRate;
   /** One line naming the server, for the dashboard header. */
   server: string;
+  /** The certificate of each TLS listener, for `/metrics` and the dashboard. */
+  certificates?: () => CertificateExpiry[];
 }
 
 /** A running web endpoint. */
@@ -88,6 +101,11 @@ export interface WebServer {
   readonly auth: AdminAuth;
   /** Whether `/api/publish` is on (a publish token was given). */
   readonly publishing: boolean;
+  /**
+   * Serves `tls` to new connections (a second server on the same port takes over); open ones,
+   * WebSockets included, are not touched.
+   */
+  useCertificate(tls: { cert: string; key: string }): Promise<void>;
   /** Stops accepting, closes WebSocket clients (flushing for at most `drainMs`) and dashboards. */
   shutdown(drainMs: number): Promise<void>;
 }
@@ -125,8 +143,12 @@ export function startWebServer(config: WebServerConfig): WebServer {
     hub,
     token: config.publishToken === undefined ? undefined : new SecretToken(config.publishToken),
   });
-  const handler = (request: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {
-    const admission = guard.admit(info);
+  const handler = (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    generation: Generation,
+  ): Response | Promise<Response> => {
+    const admission = connectionGuard.admit(info);
     if (!admission) {
       return respond(503, "too many connections\n", { "retry-after": "5", connection: "close" });
     }
@@ -141,23 +163,13 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
-      // The connection's slot becomes the WebSocket's; an inert guard holds none.
-      const slot = admission.webSocket() ??
-        config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
-      if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
-      const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
-      const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
-      const { socket, response } = Deno.upgradeWebSocket(
-        request,
-        v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
-      );
-      const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2);
-      peers.add(peer);
-      peer.closed.then(() => {
-        peers.delete(peer);
-        slot.release();
-      });
-      return response;
+      const host = (info.remoteAddr as Deno.NetAddr).hostname;
+      if (config.connectRate && !config.connectRate.admits(host, "WebSocket")) {
+        return respond(429, "too many new connections from your address\n", { "retry-after": "1" });
+      }
+      const token = url.searchParams.get("token");
+      const to = { request, info, generation, admission };
+      return token === null ? upgrade(to) : upgradeWithToken(to, token);
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
       if (!auth.accepts(request)) {
@@ -177,7 +189,10 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return response;
       }
       if (path === "/metrics") {
-        const text = renderMetrics(takeStats(hub, startedAt), config.cluster?.());
+        const text = renderMetrics(
+          takeStats(hub, startedAt, undefined, config.certificates?.()),
+          config.cluster?.(),
+        );
         return respond(200, text, {
           "content-type": METRICS_CONTENT_TYPE,
         });
@@ -197,19 +212,74 @@ export function startWebServer(config: WebServerConfig): WebServer {
     return respond(404, "not found\n");
   };
 
-  const server = bind(config.hostname, config.port, (hostname) =>
-    Deno.serve({
-      hostname,
-      port: config.port,
-      ...config.tls,
-      onListen: () => {},
-      onError: (error) => {
-        logger.error(`web request failed: ${describeError(error)}`);
-        return respond(500, "internal error\n");
-      },
-    }, handler), "--ws-port");
+  /** `/ws` with `?token=`: the token is verified before the upgrade (401 when it is refused). */
+  const upgradeWithToken = async (to: Upgrade, token: string): Promise<Response> => {
+    const guard = config.settings.auth;
+    if (!guard) return respond(403, "authentication is off on this server: drop ?token=\n");
+    if (!guard.verifier) {
+      return respond(403, "this server takes no tokens: it identifies clients by certificate\n");
+    }
+    try {
+      return upgrade(to, await guard.verifier.verify(token));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      hub.security.authFailures++;
+      logger.info(
+        `WebSocket from ${formatAddress(to.info.remoteAddr)}: token refused: ${error.reason}`,
+      );
+      return respond(401, `token refused: ${error.reason}\n`, {
+        "www-authenticate": 'Bearer realm="tlspush", error="invalid_token"',
+      });
+    }
+  };
+
+  const upgrade = (to: Upgrade, permissions?: Permissions): Response => {
+    const { request, info, generation } = to;
+    // The connection's slot becomes the WebSocket's; an inert guard holds none.
+    const slot = to.admission.webSocket() ??
+      config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
+    if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
+    if (permissions) hub.security.authSuccesses++;
+    const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
+    const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
+    const { socket, response } = Deno.upgradeWebSocket(
+      request,
+      v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
+    );
+    const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2, permissions);
+    peers.add(peer);
+    generation.sockets++;
+    peer.closed.then(() => {
+      peers.delete(peer);
+      slot.release();
+      if (--generation.sockets === 0) generation.idle?.();
+    });
+    return response;
+  };
+
+  // One function (re)starts serving with a certificate: a reload binds a second server beside
+  // the first (a shared port, new connections steered to the newest) and shuts the first down
+  // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
+  const listen = (hostname: string, port: number, tls: WebServerConfig["tls"], first = false) => {
+    const generation: Generation = { sockets: 0 };
+    const server = bind(hostname, port, (hostname) =>
+      Deno.serve({
+        hostname,
+        port: first ? claimPort(hostname, port) : port,
+        ...tls,
+        ...(reusePortAvailable() ? { reusePort: true } : {}),
+        onListen: () => {},
+        onError: (error) => {
+          logger.error(`web request failed: ${describeError(error)}`);
+          return respond(500, "internal error\n");
+        },
+      }, (request, info) => handler(request, info, generation)), "--ws-port");
+    return Object.assign(server, { generation });
+  };
+  let server = listen(config.hostname, config.port, config.tls, true);
   const address = server.addr;
-  const guard = new ConnectionGuard({
+  // One guard for the port: a reload's second server shares it, and so its sockets' port.
+  const connectionGuard = new ConnectionGuard({
     port: address.port,
     reaper: config.reaper,
     budget: config.budget,
@@ -217,13 +287,18 @@ export function startWebServer(config: WebServerConfig): WebServer {
     timeouts: config.timeouts,
     what: `${secure ? "HTTPS" : "HTTP"}/WebSocket connection`,
   });
+  const group = new ReusePortGroup(address.port, new ReusePortSteering());
+  group.joined(server);
+  const retired: Promise<void>[] = [];
   const auth = new AdminAuth(config.adminToken, address.port);
   const token = auth.token;
   const feed = new AdminFeed({
     hub,
     startedAt,
     server: config.server,
+    certificates: config.certificates,
     redact: (line) => line.replaceAll(token, "<admin token>"),
+    cluster: config.cluster,
   });
   const origin = `${secure ? "https" : "http"}://${browsableHost(address)}:${address.port}`;
 
@@ -233,18 +308,56 @@ export function startWebServer(config: WebServerConfig): WebServer {
     origin,
     auth,
     publishing: publishApi.enabled,
+    async useCertificate(tls: { cert: string; key: string }): Promise<void> {
+      if (stopping || !secure) return;
+      const previous = server;
+      if (!reusePortAvailable()) {
+        // No shared port here: stop, then bind again (refusing connections for a moment).
+        await withinDeadline(previous.shutdown(), 2000);
+        server = listen(address.hostname, address.port, tls);
+        return;
+      }
+      server = listen(address.hostname, address.port, tls);
+      group.joined(server);
+      const idle = Promise.withResolvers<void>();
+      previous.generation.idle = idle.resolve;
+      if (previous.generation.sockets === 0) idle.resolve();
+      // Open requests finish on the old certificate; its WebSockets stay until they close.
+      const stopped = idle.promise.then(() => previous.shutdown()).then(() => group.left(previous));
+      retired.push(stopped);
+      await new Promise((resolve) => setTimeout(resolve, HAND_OVER_MS));
+    },
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
-        guard.close(); // sockets without a request under way would hold it up
+        connectionGuard.close(); // sockets without a request under way would hold it up
         feed.close();
         await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
-        await withinDeadline(stopped, 2000);
+        await withinDeadline(Promise.all([stopped, ...retired]), 2000);
       })();
       return stopping;
     },
   };
 }
+
+/** A WebSocket upgrade request, where it came from, and what the guard said of it. */
+interface Upgrade {
+  request: Request;
+  info: Deno.ServeHandlerInfo;
+  generation: Generation;
+  admission: Admission;
+}
+
+/** The connections one of the (re)started servers holds that its shutdown would cut. */
+interface Generation {
+  /** Its open WebSockets. */
+  sockets: number;
+  /** Called when the last one closes, once the server is replaced. */
+  idle?: () => void;
+}
+
+/** How long the replaced server accepts what already waits for it (see stream_server.ts). */
+const HAND_OVER_MS = 50;
 
 /** Scripts and styles from this server only; no inline script, no plugins, no framing. */
 const BASE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +

@@ -141,6 +141,7 @@ function showStats(stats) {
   $("totals-bytes").textContent = `${formatBytes(t.bytesIn)} / ${formatBytes(t.bytesOut)}`;
   $("uptime").textContent = formatDuration(stats.time - stats.startedAt);
   $("queued").textContent = `${formatBytes(stats.queuedBytes)} queued`;
+  showCertificates(stats.certificates ?? [], stats.time);
   $("clients-count").textContent = stats.connected === 0 ? "none" : `${stats.connected} connected`;
   const rows = stats.peers.map((peer) => {
     const row = document.createElement("tr");
@@ -151,7 +152,7 @@ function showStats(stats) {
     badge.className = `transport ${peer.transport}`;
     badge.textContent = peer.transport;
     cell(row, "").append(badge);
-    cell(row, peer.address, "mono");
+    cell(row, peer.identity ? `${peer.address} · ${peer.identity}` : peer.address, "mono");
     const since = new Date(peer.since);
     cell(row, since.toLocaleTimeString()).title = since.toISOString();
     cell(row, formatCount(peer.messagesIn), "num");
@@ -163,6 +164,49 @@ function showStats(stats) {
   });
   $("clients").tBodies[0].replaceChildren(...rows);
   if (stats.channels) showChannels(stats.channels);
+  $("cluster").hidden = !stats.cluster;
+  if (stats.cluster) showCluster(stats.cluster, stats.time);
+}
+
+// --- cluster (--broker) -------------------------------------------------------------------
+function showCluster(cluster, now) {
+  $("broker").textContent = cluster.url;
+  $("broker-state").dataset.state = cluster.up ? "connected" : "error";
+  $("broker-state").textContent = cluster.up ? "broker up" : "broker down";
+  const rows = cluster.instances.map((instance) => {
+    const row = document.createElement("tr");
+    row.dataset.instance = instance.id;
+    const self = instance.id === cluster.instanceId;
+    cell(row, self ? `${instance.id} (this one)` : instance.id, "mono");
+    cell(row, formatCount(instance.clients), "num clients");
+    const started = new Date(instance.started);
+    cell(row, started.toLocaleTimeString()).title = started.toISOString();
+    cell(row, `${formatDuration(Math.max(0, now - instance.seen))} ago`, "num");
+    return row;
+  });
+  $("instances").tBodies[0].replaceChildren(...rows);
+  $("broker-detail").textContent = `published ${formatCount(cluster.published)}, ` +
+    `received ${formatCount(cluster.received)}, ${formatCount(cluster.inFlight)} in flight, ` +
+    `${formatCount(cluster.reconnects)} reconnects`;
+}
+
+/** The certificate tile: the soonest expiry of any listener, every listener in the tooltip. */
+function showCertificates(certificates, now) {
+  const tile = $("certificate");
+  if (certificates.length === 0) {
+    tile.textContent = "none";
+    $("certificate-detail").textContent = "plain TCP";
+    return;
+  }
+  const soonest = Math.min(...certificates.map((c) => c.notAfter));
+  const days = (soonest - now) / 86_400_000;
+  tile.textContent = days >= 1
+    ? `${Math.floor(days)} days`
+    : `${Math.max(0, Math.round(days * 1440))} min`;
+  tile.dataset.warn = String(days < 14);
+  $("certificate-detail").textContent = `expires ${new Date(soonest).toISOString().slice(0, 16)}Z`;
+  tile.title = certificates.map((c) => `${c.listener}: ${new Date(c.notAfter).toISOString()}`)
+    .join("\n");
 }
 
 // --- channels ------------------------------------------------------------------------------
