@@ -7,7 +7,9 @@
  *   (a 404: the smallest answer, so the per-request cost of `admit` weighs most);
  * - WebSocket: as many `/ws` clients, each keeping `--in-flight` 64-byte messages in flight;
  * and both again with `--idle` handshaken TLS clients held open on the TLS port, so that every
- * sweep walks that many more descriptors.
+ * sweep walks that many more descriptors. Last, the guard's own work timed in this process: a
+ * sweep with 1 and with `--idle` sockets, and an `admit` (throughput on a shared machine moves
+ * more between rounds than the guard can cost).
  *
  * `deno run -A bench/web_guard.ts [--seconds 4] [--rounds 2] [--idle 2000]`; prints a markdown
  * table (median of the rounds) and writes bench/results/web_guard.json.
@@ -23,6 +25,10 @@ import { makeCerts } from "./lib/certs.ts";
 import { pinned } from "./lib/exec.ts";
 import { SERVER_CPU } from "./lib/server_process.ts";
 import { BackgroundProgram, SERVER_PERMISSIONS } from "../tests/processes.ts";
+import { ConnectionBudget } from "../hub/connection_budget.ts";
+import { Logger } from "../util/logger.ts";
+import { SocketReaper } from "../util/socket_reaper.ts";
+import { ConnectionGuard } from "../web/connection_guard.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -157,6 +163,57 @@ async function idleClients(port: number, ca: string, count: number): Promise<Den
   return conns;
 }
 
+/**
+ * The guard's own work, apart from the noise of throughput runs: one sweep of this process's
+ * descriptors with `count` accepted sockets on the swept port (as many client ends on others),
+ * and one `admit` of a request, each timed over many calls; in microseconds.
+ */
+async function guardWork(count: number): Promise<{ sweepUs: number; admitUs: number }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const clients: Deno.Conn[] = [];
+  for (let done = 0; done < count; done += 100) {
+    const batch = Math.min(100, count - done);
+    const accepting = (async () => {
+      for (let i = 0; i < batch; i++) accepted.push(await listener.accept()); // one at a time
+    })();
+    clients.push(
+      ...await Promise.all(
+        Array.from(
+          { length: batch },
+          () => Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+        ),
+      ),
+    );
+    await accepting;
+  }
+  const reaper = new SocketReaper();
+  const logger = new Logger({ write: () => {} });
+  const guard = new ConnectionGuard({
+    port: listener.addr.port,
+    reaper,
+    budget: new ConnectionBudget(0, logger),
+    logger,
+    timeouts: { handshakeMs: 3_600_000, requestMs: 3_600_000, keepAliveMs: 3_600_000 },
+  });
+  const sweeps = 50;
+  let started = performance.now();
+  for (let i = 0; i < sweeps; i++) guard.sweep();
+  const sweepUs = (performance.now() - started) * 1000 / sweeps;
+  const info = {
+    remoteAddr: clients[0].localAddr,
+    completed: Promise.resolve(),
+  } as Deno.ServeHandlerInfo;
+  const admits = 100_000;
+  started = performance.now();
+  for (let i = 0; i < admits; i++) guard.admit(info);
+  const admitUs = (performance.now() - started) * 1000 / admits;
+  guard.close();
+  for (const conn of [...accepted, ...clients]) conn.close();
+  listener.close();
+  return { sweepUs, admitUs };
+}
+
 const dir = await Deno.makeTempDir({ prefix: "tlspush-bench-web-" });
 const certs = await makeCerts(dir);
 const ca = await Deno.readTextFile(certs.ca);
@@ -188,15 +245,23 @@ await Deno.remove(dir, { recursive: true });
 
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[list.length >> 1];
 const format = (value: number) => Math.round(value).toLocaleString("en-US");
-console.log("| workload | guard off | guard on | on / off |");
-console.log("| --- | ---: | ---: | ---: |");
 const results: Record<string, { off: number; on: number; ratio: number; rounds: unknown }> = {};
-for (const row of rows) {
-  const off = median(figures[row].off);
-  const on = median(figures[row].on);
-  results[row] = { off, on, ratio: on / off, rounds: figures[row] };
-  console.log(`| ${row} | ${format(off)} | ${format(on)} | ${(on / off).toFixed(2)} |`);
+if (ROUNDS > 0) {
+  console.log("| workload | guard off | guard on | on / off |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const row of rows) {
+    const off = median(figures[row].off);
+    const on = median(figures[row].on);
+    results[row] = { off, on, ratio: on / off, rounds: figures[row] };
+    console.log(`| ${row} | ${format(off)} | ${format(on)} | ${(on / off).toFixed(2)} |`);
+  }
 }
+const work = { none: await guardWork(1), idle: await guardWork(IDLE) };
+console.log(
+  `\nThe guard's own work: one sweep ${work.none.sweepUs.toFixed(0)} µs with 1 socket, ` +
+    `${work.idle.sweepUs.toFixed(0)} µs with ${IDLE} (and as many other descriptors); ` +
+    `one admit ${work.idle.admitUs.toFixed(2)} µs a request.`,
+);
 await Deno.writeTextFile(
   values.out,
   JSON.stringify(
@@ -207,6 +272,7 @@ await Deno.writeTextFile(
       connections: CONNECTIONS,
       inFlight: IN_FLIGHT,
       results,
+      guardWork: work,
     },
     null,
     2,

@@ -175,9 +175,7 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     jwtPublicKey: values["jwt-public-key"],
     jwtClockSkewMs: d.jwtClockSkewMs,
     acl: values.acl,
-    authTimeoutMs: values["auth-timeout"] === undefined
-      ? d.authTimeoutMs
-      : positiveSeconds(values["auth-timeout"], "--auth-timeout"),
+    authTimeoutMs: positiveSeconds(values["auth-timeout"], "--auth-timeout", d.authTimeoutMs),
     rate,
     rateBurst: values["rate-burst"] === undefined
       ? d.rateBurst
@@ -207,18 +205,24 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     maxConnections: values["max-connections"] === undefined
       ? d.maxConnections
       : parseInteger(values["max-connections"], "--max-connections", 0, 10_000_000),
-    handshakeTimeoutMs: values["handshake-timeout"] === undefined
-      ? d.handshakeTimeoutMs
-      : positiveSeconds(values["handshake-timeout"], "--handshake-timeout"),
+    handshakeTimeoutMs: positiveSeconds(
+      values["handshake-timeout"],
+      "--handshake-timeout",
+      d.handshakeTimeoutMs,
+    ),
     idleTimeoutMs: values["idle-timeout"] === undefined
       ? d.idleTimeoutMs
       : parseSeconds(values["idle-timeout"], "--idle-timeout"),
-    requestTimeoutMs: values["request-timeout"] === undefined
-      ? d.requestTimeoutMs
-      : positiveSeconds(values["request-timeout"], "--request-timeout"),
-    keepAliveTimeoutMs: values["keepalive-timeout"] === undefined
-      ? d.keepAliveTimeoutMs
-      : positiveSeconds(values["keepalive-timeout"], "--keepalive-timeout"),
+    requestTimeoutMs: positiveSeconds(
+      values["request-timeout"],
+      "--request-timeout",
+      d.requestTimeoutMs,
+    ),
+    keepAliveTimeoutMs: positiveSeconds(
+      values["keepalive-timeout"],
+      "--keepalive-timeout",
+      d.keepAliveTimeoutMs,
+    ),
     ws: !(values["no-ws"] ?? false),
     wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
     adminToken,
@@ -308,8 +312,12 @@ function parseBrokerPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Seconds that must be more than zero (a zero handshake timeout would drop everyone). */
-function positiveSeconds(value: string, flag: string): number {
+/**
+ * Seconds that must be more than zero (a zero handshake timeout would drop everyone), in ms;
+ * `fallback` when the flag is not given.
+ */
+function positiveSeconds(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
   const ms = parseSeconds(value, flag);
   if (ms <= 0) throw new UsageError(`${flag} must be more than 0 seconds`);
   return ms;
