@@ -14,6 +14,7 @@ import { MeasuredServer, output } from "./processes.ts";
 import { captureClientHello, echoOnce, type Ending, readToEnd } from "./raw_socket.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
 import { Logger } from "../util/logger.ts";
+import { closeQuietly } from "../util/net.ts";
 import { ConnectionGuard } from "../web/connection_guard.ts";
 
 /** The sockets a fake sweep reports (peer port on 127.0.0.1), and those it was told to shut. */
@@ -157,11 +158,7 @@ interface Watched {
 async function watch(conn: Deno.Conn, openedAt: number, waitMs: number): Promise<Watched> {
   const { ending } = await readToEnd(conn, waitMs);
   const ms = performance.now() - openedAt;
-  try {
-    conn.close();
-  } catch {
-    // closed already
-  }
+  closeQuietly(conn);
   return { ending, ms };
 }
 
@@ -422,13 +419,7 @@ Deno.test(
     );
     assert(idleEnd.ending !== "still open", "the idle keep-alive connection was closed");
     assert(new TextDecoder().decode(idleEnd.bytes).startsWith("HTTP/1.1 200"), "it was answered");
-    for (const conn of [head, body, idle]) {
-      try {
-        conn.close();
-      } catch {
-        // closed already
-      }
-    }
+    for (const conn of [head, body, idle]) closeQuietly(conn);
     assert(droppedCount(server, /no complete request within --handshake-timeout 1 s/) >= 1);
     assert(droppedCount(server, /did not complete a request within --request-timeout 1.5 s/) >= 1);
 
