@@ -29,6 +29,7 @@ import { CertificateError } from "../tls/certificates.ts";
 import { describeError } from "../util/errors.ts";
 import { Logger, plural } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
+import { ListeningSockets } from "../util/listening_socket.ts";
 import { ReusePortSteering } from "../util/reuseport_steering.ts";
 import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
@@ -139,20 +140,30 @@ async function serve(
     ? new ConnectRate(options.connectRate, logger, hub.security)
     : undefined;
   // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
+  const listeningSockets = new ListeningSockets();
   const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
-    clientCa === undefined || tls === undefined
-      ? openListener({ hostname, port, tls, handOver: port === address?.port })
-      : openNodeTlsListener({
-        hostname,
-        port,
-        tls,
-        clientCa,
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
-        onRefused: (address, why) =>
-          logger.info(
-            `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
-          ),
-      });
+    noDelay(
+      clientCa === undefined || tls === undefined
+        ? openListener({ hostname, port, tls, handOver: port === address?.port })
+        : openNodeTlsListener({
+          hostname,
+          port,
+          tls,
+          clientCa,
+          handshakeTimeoutMs: options.handshakeTimeoutMs,
+          onRefused: (address, why) =>
+            logger.info(
+              `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
+            ),
+        }),
+    );
+  // Nagle off for every connection the listener accepts (a TlsConn cannot set it itself): a
+  // frame written after another one still unacknowledged would wait ~40 ms for a delayed ACK.
+  const noDelay = async (opening: Promise<StreamListener> | StreamListener) => {
+    const listener = await opening;
+    listeningSockets.setNoDelay(listener.addr.port);
+    return listener;
+  };
   let address: Deno.NetAddr | undefined = undefined; // the first open() runs before it is known
   const listener: StreamListener = await open(options.hostname, options.port, certificate);
   address = listener.addr;

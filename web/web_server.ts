@@ -41,6 +41,7 @@ import type { PeerSettings } from "../hub/peer_core.ts";
 import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
+import { ListeningSockets } from "../util/listening_socket.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
@@ -260,6 +261,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
   // One function (re)starts serving with a certificate: a reload binds a second server beside
   // the first (a shared port, new connections steered to the newest) and shuts the first down
   // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
+  const listeningSockets = new ListeningSockets();
   const listen = (hostname: string, port: number, tls: WebServerConfig["tls"], first = false) => {
     const generation: Generation = { sockets: 0 };
     const server = bind(hostname, port, (hostname) =>
@@ -274,6 +276,8 @@ export function startWebServer(config: WebServerConfig): WebServer {
           return respond(500, "internal error\n");
         },
       }, (request, info) => handler(request, info, generation)), "--ws-port");
+    // Nagle off for every connection it accepts (Deno.serve cannot set it per connection).
+    listeningSockets.setNoDelay(server.addr.port);
     return Object.assign(server, { generation });
   };
   let server = listen(config.hostname, config.port, config.tls, true);
