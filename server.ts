@@ -39,7 +39,7 @@ if (import.meta.main) {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const server = await startServer(options);
-    // SIGHUP: reload the certificate (and what else can change without a restart).
+    // SIGHUP: reload the certificate and the ACL (what can change without a restart).
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", () => server.reload());
     // End of input does not stop the server: it keeps serving until a signal.
     (async () => {

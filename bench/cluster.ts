@@ -26,6 +26,7 @@ import {
   makeCa,
   measureFanOut,
   publish,
+  PUBLISH_TOKEN,
   type PushServer,
   startPushServer,
   waitForClients,
@@ -94,18 +95,32 @@ async function fanOut(ca: BenchCa, setup: Setup, instances: number) {
   });
 }
 
-/** Publish API messages/s: single messages and batches of 100. */
+/**
+ * Publish API messages/s, from curl (Nagle off, keep-alive, `--parallel`): single messages (16
+ * requests in flight) and batches of 100 (4 in flight). Deno's own fetch would add its
+ * Nagle delay to every request whose body goes out after its head.
+ */
 async function apiThroughput(ca: BenchCa, setup: Setup) {
   return await withBroker(setup, async (broker) => {
     const server = await startPushServer(ca, brokerArgs(broker));
-    using http = Deno.createHttpClient({ caCerts: [ca.pem] });
+    const dir = await Deno.makeTempDir({ prefix: "tlspush-bench-curl-" });
     const message = "x".repeat(SIZE);
-    const run = async (concurrency: number, requests: number, body: string, batch: boolean) => {
-      let next = 0;
+    const run = async (parallel: number, requests: number, body: string, batch: boolean) => {
+      await Deno.writeTextFile(`${dir}/body`, body);
+      await Deno.writeTextFile(`${dir}/ca.pem`, ca.pem);
+      const url = `https://localhost:${server.webPort}/api/publish${batch ? "/batch" : ""}`;
+      const one = `url = "${url}"\ndata-binary = "@${dir}/body"\n` +
+        `header = "Authorization: Bearer ${PUBLISH_TOKEN}"\ncacert = "${dir}/ca.pem"\n` +
+        `output = "/dev/null"\nfail\n`;
+      await Deno.writeTextFile(`${dir}/requests`, Array(requests).fill(one).join("next\n"));
       const start = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next++ < requests) await publish(http, server, body, { batch });
-      }));
+      const curl = await new Deno.Command("curl", {
+        args: ["--silent", "--show-error", "--parallel", "--parallel-max", String(parallel)]
+          .concat(["--config", `${dir}/requests`]),
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!curl.success) throw new Error(`curl: ${new TextDecoder().decode(curl.stderr)}`);
       return performance.now() - start;
     };
     try {
@@ -120,6 +135,7 @@ async function apiThroughput(ca: BenchCa, setup: Setup) {
       };
     } finally {
       await server.process.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   });
 }

@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { guardAgainstStrayResets } from "../util/stray_reset_guard.ts";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import {
   type ConsumerMessages,
@@ -144,6 +145,8 @@ export class NatsBroker implements Broker {
   /** Connects, makes sure the stream exists, starts reading; rejects if unreachable. */
   async start(): Promise<void> {
     if (this.#started || this.#closed) throw new Error("NatsBroker.start() called twice");
+    // nats.js leaves its socket without an error listener while connecting (see the guard).
+    guardAgainstStrayResets();
     const target = this.#target;
     try {
       this.#nc = await connect({

@@ -58,6 +58,8 @@ Options:
   --pub NAME        speak protocol v2 and publish each line typed (or each --send) on
                     channel NAME (the server needs --relay, or a token that allows it)
   --print-channel   print each message after its channel and a space: "metrics cpu 93%"
+  --token TOKEN     present TOKEN (a JWT) with AUTH before subscribing: for a server with
+                    --jwt-secret or --jwt-public-key (speaks protocol v2)
   --help            show this help
 
 Messages go to stdout; status and errors go to stderr. Exit status: 0 when the input
@@ -94,6 +96,7 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     channel: { type: "string", multiple: true },
     pub: { type: "string" },
     "print-channel": { type: "boolean" },
+    token: { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
@@ -133,6 +136,9 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
   if (values.send && channels.length > 0 && values.pub === undefined) {
     throw new UsageError("--send with --channel needs --pub NAME: the channel to publish on");
   }
+  if (values.token !== undefined && channels.length === 0 && values.pub === undefined) {
+    throw new UsageError("--token needs --channel or --pub: a v1 client cannot authenticate");
+  }
   if (values["print-channel"] && channels.length === 0) {
     throw new UsageError("--print-channel needs --channel");
   }
@@ -150,6 +156,7 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     channels,
     ...(values.pub === undefined ? {} : { publishTo: values.pub }),
     printChannel: values["print-channel"] ?? d.printChannel,
+    ...(values.token === undefined ? {} : { token: parseToken(values.token) }),
     framing,
     maxFrame: values["max-frame"] === undefined ? d.maxFrame : parseMaxFrame(values["max-frame"]),
     plain: values.plain ?? d.plain,
@@ -159,6 +166,14 @@ export function parseClientArgs(args: string[]): ClientConfig | null {
     reconnect: values.reconnect ?? d.reconnect,
     ...target,
   };
+}
+
+/** A token is one field of an `AUTH` command: no spaces or line breaks. */
+function parseToken(token: string): string {
+  if (!/^[\x21-\x7e]{1,8192}$/.test(token)) {
+    throw new UsageError("--token must be 1 to 8192 printable characters without spaces");
+  }
+  return token;
 }
 
 /** A time limit in seconds, returned in ms: 0 would give up before trying, so it is refused. */

@@ -14,6 +14,7 @@ import { parseFlags, parseFraming, parseMaxFrame, parsePort, parseSeconds } from
 import { parseBrokerUrl } from "../broker/broker_url.ts";
 import { SERVER_DEFAULTS, type ServerOptions } from "../server/config.ts";
 import { describeError } from "../util/errors.ts";
+import { MIN_SECRET_BYTES } from "../auth/jwt_verifier.ts";
 import { parseInteger } from "./flags.ts";
 
 /**
@@ -47,8 +48,13 @@ Options:
   --drain-timeout S      seconds to flush a client's queue at shutdown, or without progress
                          once it has half-closed (default 5; 0: close without waiting)
   --max-connections N    refuse connections beyond N at once (default 10000; 0: no limit)
-  --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10)
+  --handshake-timeout S  drop a peer that has not completed TLS within S seconds (default 10);
+                         on the --ws-port: TLS and a complete request head
   --idle-timeout S       close a client silent for S seconds (default 0: never)
+  --request-timeout S    --ws-port: cut off a request whose body and answer take longer than
+                         S seconds (default 30)
+  --keepalive-timeout S  --ws-port: close an HTTP connection idle for S seconds between
+                         requests (default 30; WebSocket clients stay: they answer pings)
   --history N            messages each channel keeps for replay to v2 clients (default 100)
   --history-age S        ...and for at most S seconds (default 3600; 0: no age limit)
   --max-channels N       channels one v2 connection may subscribe to (default 1000)
@@ -64,6 +70,18 @@ Options:
                          default: TLSPUSH_ADMIN_TOKEN, else a new one printed at startup)
   --publish-token TOKEN  token of POST /api/publish on the --ws-port (same rules; default:
                          TLSPUSH_PUBLISH_TOKEN, else the publish API is off)
+  --jwt-secret SECRET    clients must authenticate with a JWT signed HS256 with SECRET (32+
+                         bytes; better: TLSPUSH_JWT_SECRET, which ps does not show)
+  --jwt-public-key FILE  ...or signed ES256 / RS256 for this PEM public key
+  --acl FILE             JSON: client-certificate identity -> {"subs": [...], "pubs": [...]};
+                         turns authentication on; reloaded on SIGHUP
+  --auth-timeout S       with authentication on, close a client that has not authenticated
+                         within S seconds (default 10)
+  --rate N               messages a second one connection may send (default 0: no limit);
+                         v2 gets ERR rate-limited beyond it, v1 is read more slowly
+  --rate-burst N         ...of which N at once after a quiet while (default: N of --rate)
+  --connect-rate N       new connections a second from one address, both ports (default 0:
+                         no limit)
   --help                 show this help
 
 Generated files: DIR/ca.pem is the CA clients trust (tlspush-client --ca DIR/ca.pem).`;
@@ -97,6 +115,8 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "max-connections": { type: "string" },
     "handshake-timeout": { type: "string" },
     "idle-timeout": { type: "string" },
+    "request-timeout": { type: "string" },
+    "keepalive-timeout": { type: "string" },
     verbose: { type: "boolean" },
     history: { type: "string" },
     "history-age": { type: "string" },
@@ -107,6 +127,13 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     "no-ws": { type: "boolean" },
     "admin-token": { type: "string" },
     "publish-token": { type: "string" },
+    "jwt-secret": { type: "string" },
+    "jwt-public-key": { type: "string" },
+    acl: { type: "string" },
+    "auth-timeout": { type: "string" },
+    rate: { type: "string" },
+    "rate-burst": { type: "string" },
+    "connect-rate": { type: "string" },
     help: { type: "boolean" },
   });
   if (values.help) return null;
@@ -127,7 +154,35 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
       "the publish token must differ from the admin token: they guard different things",
     );
   }
+  const jwtSecret = parseJwtSecret(values["jwt-secret"], "--jwt-secret") ??
+    parseJwtSecret(readEnv(JWT_SECRET_ENV), JWT_SECRET_ENV);
+  if (jwtSecret !== undefined && values["jwt-public-key"] !== undefined) {
+    throw new UsageError(
+      "--jwt-secret (or TLSPUSH_JWT_SECRET) and --jwt-public-key exclude each other: one key",
+    );
+  }
+  if (values["jwt-public-key"] === "" || values.acl === "") {
+    throw new UsageError(`--${values.acl === "" ? "acl" : "jwt-public-key"} needs a file`);
+  }
+  const rate = values.rate === undefined
+    ? d.rate
+    : parseInteger(values.rate, "--rate", 0, 1_000_000_000);
+  if (values["rate-burst"] !== undefined && rate === 0) {
+    throw new UsageError("--rate-burst needs --rate");
+  }
   return {
+    jwtSecret,
+    jwtPublicKey: values["jwt-public-key"],
+    jwtClockSkewMs: d.jwtClockSkewMs,
+    acl: values.acl,
+    authTimeoutMs: positiveSeconds(values["auth-timeout"], "--auth-timeout", d.authTimeoutMs),
+    rate,
+    rateBurst: values["rate-burst"] === undefined
+      ? d.rateBurst
+      : parseInteger(values["rate-burst"], "--rate-burst", 1, 1_000_000_000),
+    connectRate: values["connect-rate"] === undefined
+      ? d.connectRate
+      : parseInteger(values["connect-rate"], "--connect-rate", 0, 1_000_000),
     hostname: values.hostname ?? d.hostname,
     port: values.port === undefined ? d.port : parsePort(values.port),
     certsDir: values["certs-dir"] ?? d.certsDir,
@@ -150,12 +205,24 @@ export function parseServerArgs(args: string[]): ServerOptions | null {
     maxConnections: values["max-connections"] === undefined
       ? d.maxConnections
       : parseInteger(values["max-connections"], "--max-connections", 0, 10_000_000),
-    handshakeTimeoutMs: values["handshake-timeout"] === undefined
-      ? d.handshakeTimeoutMs
-      : positiveSeconds(values["handshake-timeout"], "--handshake-timeout"),
+    handshakeTimeoutMs: positiveSeconds(
+      values["handshake-timeout"],
+      "--handshake-timeout",
+      d.handshakeTimeoutMs,
+    ),
     idleTimeoutMs: values["idle-timeout"] === undefined
       ? d.idleTimeoutMs
       : parseSeconds(values["idle-timeout"], "--idle-timeout"),
+    requestTimeoutMs: positiveSeconds(
+      values["request-timeout"],
+      "--request-timeout",
+      d.requestTimeoutMs,
+    ),
+    keepAliveTimeoutMs: positiveSeconds(
+      values["keepalive-timeout"],
+      "--keepalive-timeout",
+      d.keepAliveTimeoutMs,
+    ),
     ws: !(values["no-ws"] ?? false),
     wsPort: values["ws-port"] === undefined ? d.wsPort : parsePort(values["ws-port"], "--ws-port"),
     adminToken,
@@ -189,6 +256,21 @@ export const ADMIN_TOKEN_ENV = "TLSPUSH_ADMIN_TOKEN";
 
 /** The environment variable that may hold the publish token. */
 const PUBLISH_TOKEN_ENV = "TLSPUSH_PUBLISH_TOKEN";
+
+/** The environment variable that may hold the JWT secret. */
+const JWT_SECRET_ENV = "TLSPUSH_JWT_SECRET";
+
+/** An HS256 secret: at least as long as the hash (RFC 7518, section 3.2). */
+function parseJwtSecret(value: string | undefined, source: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (new TextEncoder().encode(value).length < MIN_SECRET_BYTES) {
+    throw new UsageError(
+      `${source} must be at least ${MIN_SECRET_BYTES} bytes, e.g. $(openssl rand -hex 32) ` +
+        "(the secret is not shown)",
+    );
+  }
+  return value;
+}
 
 /** A token: long enough to resist guessing, and safe in a URL and a cookie. */
 function parseToken(value: string | undefined, source: string): string | undefined {
@@ -230,8 +312,12 @@ function parseBrokerPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Seconds that must be more than zero (a zero handshake timeout would drop everyone). */
-function positiveSeconds(value: string, flag: string): number {
+/**
+ * Seconds that must be more than zero (a zero handshake timeout would drop everyone), in ms;
+ * `fallback` when the flag is not given.
+ */
+function positiveSeconds(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
   const ms = parseSeconds(value, flag);
   if (ms <= 0) throw new UsageError(`${flag} must be more than 0 seconds`);
   return ms;

@@ -70,6 +70,8 @@ export interface ClientConfig {
   publishTo?: string;
   /** Print each message after its channel and a space (when several are subscribed). */
   printChannel: boolean;
+  /** A token to present with `AUTH` (protocol v2) when the server requires authentication. */
+  token?: string;
 }
 
 /**
@@ -83,7 +85,8 @@ export interface ClientConfig {
  * ```
  */
 export function speaksV2(config: ClientConfig): boolean {
-  return config.channels.length > 0 || config.publishTo !== undefined;
+  return config.channels.length > 0 || config.publishTo !== undefined ||
+    config.token !== undefined;
 }
 
 /**

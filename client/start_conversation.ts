@@ -53,6 +53,7 @@ export function startConversation(config: ClientConfig, start: ConversationStart
     publishTo: config.publishTo,
     printChannel: config.printChannel,
     hello: !start.negotiated,
+    token: config.token,
     status: start.status,
   });
 }

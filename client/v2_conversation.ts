@@ -46,12 +46,14 @@ export interface V2ConversationOptions {
   printChannel: boolean;
   /** Open with `HELLO tlspush/2` (the transport did not negotiate v2). */
   hello: boolean;
+  /** Present this token with `AUTH` before subscribing (authentication on). */
+  token?: string;
   /** Where `GAP`, `ERR` and subscriptions are reported (stderr). */
   status(line: string): void;
 }
 
 /** The command each answer belongs to: the server answers a connection's commands in order. */
-type Asked = "hello" | "sub" | "pub";
+type Asked = "hello" | "auth" | "sub" | "pub";
 
 /**
  * The v2 side of one connection.
@@ -83,10 +85,14 @@ export class V2Conversation implements Conversation {
     this.#options = options;
   }
 
-  /** `HELLO` when needed, then one `SUB` per channel. */
+  /** `HELLO` when needed, `AUTH` with a token, then one `SUB` per channel. */
   opening(): string[] {
     const frames = this.#options.hello ? [HELLO_V2] : [];
     if (this.#options.hello) this.#asked.push("hello");
+    if (this.#options.token !== undefined) {
+      frames.push(`AUTH ${this.#options.token}`);
+      this.#asked.push("auth");
+    }
     for (const command of this.#options.feed.subscribeCommands()) {
       frames.push(command);
       this.#asked.push("sub");
@@ -127,6 +133,10 @@ export class V2Conversation implements Conversation {
       case "ok-hello":
         this.#answered();
         return undefined;
+      case "ok-auth":
+        this.#answered();
+        status(`authenticated as ${reply.identity}`);
+        return undefined;
       case "ok-sub":
         this.#answered();
         feed.subscribed(reply.channel, reply.next);
@@ -149,6 +159,7 @@ export class V2Conversation implements Conversation {
       case "err": {
         const asked = this.#answered();
         const line = `ERR ${reply.code} ${reply.text}`.trimEnd();
+        if (asked === "auth") throw new ServerRefusedError(`the server refused the token: ${line}`);
         status(`the server refused ${asked === "pub" ? "a message" : "a command"}: ${line}`);
         if (asked === "pub") {
           this.#refusals++;
@@ -161,7 +172,7 @@ export class V2Conversation implements Conversation {
         status(`the server sent something that is not protocol v2: ${message.slice(0, 200)}`);
         return undefined;
       default:
-        return undefined; // PONG, OK UNSUB, OK AUTH: nothing this client asked for
+        return undefined; // PONG, OK UNSUB: nothing this client asked for
     }
   }
 

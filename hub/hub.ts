@@ -19,6 +19,7 @@
  * @module
  */
 import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
+import { newSecurityCounters, type SecurityCounters } from "./security_counters.ts";
 import { MAX_SEQUENCE } from "../protocol/sequence_number.ts";
 import { withinDeadline } from "../util/deadline.ts";
 import { describeError } from "../util/errors.ts";
@@ -103,6 +104,8 @@ export class Hub {
   #lastId = 0;
   /** Traffic of all peers since the server started. */
   readonly totals: TrafficCounters = newCounters();
+  /** What authentication and the limits refused since the server started (`/metrics`). */
+  readonly security: SecurityCounters = newSecurityCounters();
 
   /** An empty hub. */
   constructor(options: HubOptions) {
@@ -246,6 +249,11 @@ export class Hub {
   /** Whether `peer` is subscribed to `channel`. */
   isSubscribed(peer: Peer, channel: string): boolean {
     return this.#subscriptions.has(peer, channel);
+  }
+
+  /** The channels `peer` is subscribed to. */
+  channelsOf(peer: Peer): string[] {
+    return this.#subscriptions.channelsOf(peer);
   }
 
   /** Number of channels `peer` is subscribed to. */

@@ -32,6 +32,7 @@
  * ```
  * @module
  */
+import type { Permissions } from "../auth/permissions.ts";
 import { BROADCAST_CHANNEL } from "../protocol/channel.ts";
 import { type ClientCommand, parseCommand } from "../protocol/command.ts";
 import type { ErrorCode } from "../protocol/error_code.ts";
@@ -41,6 +42,7 @@ import { MAX_SEQUENCE } from "../protocol/sequence_number.ts";
 import { describeError } from "../util/errors.ts";
 import { formatBytes, plural } from "../util/logger.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import { type RateLimit, TokenBucket } from "../util/token_bucket.ts";
 import type { Hub } from "./hub.ts";
 import { OutgoingMessage } from "./message.ts";
 import {
@@ -50,6 +52,7 @@ import {
   type TrafficCounters,
   type Transport,
 } from "./peer.ts";
+import { type PeerAuth, PeerGuard } from "./peer_guard.ts";
 
 /** What every peer of one server shares. */
 export interface PeerSettings {
@@ -65,6 +68,10 @@ export interface PeerSettings {
   drainMs: number;
   /** Most channels one v2 connection may subscribe to (`--max-channels`). */
   maxChannels: number;
+  /** Authentication, when it is on (`--jwt-secret`, `--jwt-public-key`, `--acl`). */
+  auth?: PeerAuth;
+  /** Messages a second per connection, with a burst (`--rate`); absent: no limit. */
+  rate?: RateLimit;
 }
 
 /** Why a connection is being closed; each transport maps it to its own close (code). */
@@ -76,6 +83,7 @@ export type CloseKind =
   | "unsupported"
   | "slow-consumer"
   | "idle"
+  | "unauthenticated"
   | "lost";
 
 /**
@@ -102,6 +110,10 @@ export abstract class PeerCore implements Peer {
   #closeReason: string | undefined;
   #joined = false;
   #protocol: 1 | 2 = 1;
+  /** With authentication on: who this is and what it may do. */
+  readonly #guard: PeerGuard | undefined;
+  /** With `--rate`: what this connection may still send. */
+  readonly #bucket: TokenBucket | undefined;
 
   /**
    * A peer numbered by the hub; it joins with {@link join} once its handshake completes.
@@ -113,6 +125,9 @@ export abstract class PeerCore implements Peer {
     this.address = address;
     this.identity = identity;
     this.id = settings.hub.nextId();
+    const { auth, rate } = settings;
+    this.#guard = auth && new PeerGuard(auth, settings.hub.security, (why) => this.#deny(why));
+    this.#bucket = rate && new TokenBucket(rate.perSecond, rate.burst);
   }
 
   /** Bytes queued or being written. */
@@ -174,6 +189,24 @@ export abstract class PeerCore implements Peer {
     return this.disconnect("shutdown", false);
   }
 
+  /**
+   * The identity of the client certificate, once the TLS handshake verified one (`--client-ca`);
+   * with `--acl`, its entry's permissions apply.
+   */
+  protected certificateIdentity(): string | undefined {
+    return this.identity;
+  }
+
+  /** Permissions from a token verified before the connection was set up (`?token=`); before join. */
+  protected admit(permissions: Permissions): void {
+    this.#guard?.admit(permissions);
+  }
+
+  /** The identity authenticated (by a token, or a certificate listed in the ACL), if any. */
+  get authenticatedAs(): string | undefined {
+    return this.#guard?.permissions?.identity;
+  }
+
   /** Speak v2 from the start (negotiated by ALPN or the WebSocket subprotocol); before join. */
   protected startV2(): void {
     this.#protocol = 2;
@@ -185,9 +218,41 @@ export abstract class PeerCore implements Peer {
    * been pushed a `broadcast` before its `HELLO` arrived: a v2 client skips frames until `OK HELLO`.
    */
   protected negotiate(first: Uint8Array): void {
-    if (this.#protocol === 2 || !isHelloV2(first)) return;
+    if (this.#protocol === 2) return;
+    if (!isHelloV2(first)) return this.#refuseV1();
     this.#protocol = 2;
     this.settings.hub.unsubscribe(this, BROADCAST_CHANNEL);
+  }
+
+  /**
+   * A v1 client cannot present a token: with authentication on, only one identified by its
+   * client certificate (and listed in the ACL) is served. The caller stops once `closing`.
+   */
+  #refuseV1(): void {
+    if (!this.#guard || this.#guard.byCertificate) return;
+    this.settings.hub.security.authClosed++;
+    this.finish(
+      "v1 client refused: authentication is on (speak v2 and send AUTH, or present a client " +
+        "certificate)",
+      "unauthenticated",
+    );
+  }
+
+  /** The guard's clock ran out (no AUTH in time, token expired): say why to a v2 client, close. */
+  #deny(why: string): void {
+    if (this.#protocol === 2) this.#refuse("not-authenticated", why);
+    this.finish(why, "unauthenticated");
+  }
+
+  /**
+   * With `--rate`: takes `count` messages from the bucket and returns how long (ms) to stop
+   * reading so that the connection keeps to the rate; 0 without a limit or when within it.
+   */
+  protected throttle(count: number): number {
+    if (this.#bucket === undefined) return 0;
+    const waitMs = this.#bucket.debit(count);
+    if (waitMs > 0) this.settings.hub.security.rateThrottled++;
+    return waitMs;
   }
 
   /** The handshake completed: join the hub and say so. */
@@ -196,8 +261,22 @@ export abstract class PeerCore implements Peer {
     this.#joined = true;
     this.since = new Date();
     hub.add(this);
+    const guard = this.#guard;
+    if (guard) {
+      guard.identify(this.certificateIdentity());
+      // Nothing is pushed to a client before it has proved it may receive it.
+      if (this.#protocol === 1 && !guard.permissions?.maySubscribe(BROADCAST_CHANNEL)) {
+        hub.unsubscribe(this, BROADCAST_CHANNEL);
+      }
+      guard.start();
+    }
     const via = this.transport === "ws" ? " over WebSocket" : "";
-    const who = this.identity === undefined ? "" : ` as ${this.identity} (client certificate)`;
+    const token = this.authenticatedAs;
+    const who = this.identity !== undefined
+      ? ` as ${this.identity} (client certificate)`
+      : token === undefined
+      ? ""
+      : ` as ${JSON.stringify(token)}`;
     hub.logger.info(
       `client #${this.id} connected from ${this.address}${via}${who} (${hub.size} connected)`,
     );
@@ -217,7 +296,7 @@ export abstract class PeerCore implements Peer {
         );
       }
     }
-    if (relay && this.#protocol === 1) {
+    if (relay && this.#protocol === 1 && this.#mayRelay()) {
       for (const payload of payloads()) {
         hub.publish(new OutgoingMessage(payload.slice(), { kind: "relay", peer: this }));
       }
@@ -229,9 +308,59 @@ export abstract class PeerCore implements Peer {
    * open. Awaited in order, so that replies come in the order of the commands.
    */
   protected async command(payload: Uint8Array): Promise<void> {
+    if (this.#bucket !== undefined && !this.#bucket.tryTake()) {
+      this.settings.hub.security.rateLimited++;
+      return this.#refuse("rate-limited", `over --rate ${this.settings.rate!.perSecond}/s`);
+    }
     const command = parseCommand(payload);
     if (command.kind === "refused") return this.#refuse(command.code, command.text);
+    if (this.#guard && command.kind !== "hello" && command.kind !== "auth") {
+      const permissions = this.#guard.permissions;
+      if (!permissions || (permissions.expiresAt ?? Infinity) <= Date.now()) {
+        return this.#refuse("not-authenticated", "send AUTH <token> first");
+      }
+      if (command.kind === "sub" && !permissions.maySubscribe(command.channel)) {
+        return this.#forbid(`${permissions.identity} may not subscribe to ${command.channel}`);
+      }
+      if (command.kind === "pub" && !permissions.mayPublish(command.channel)) {
+        return this.#forbid(`${permissions.identity} may not publish on ${command.channel}`);
+      }
+    }
     await this.#execute(command);
+  }
+
+  /** v1 relay with authentication on: only when the client may publish on `broadcast`. */
+  #mayRelay(): boolean {
+    return !this.#guard || (this.#guard.permissions?.mayPublish(BROADCAST_CHANNEL) ?? false);
+  }
+
+  #forbid(text: string): void {
+    this.settings.hub.security.forbidden++;
+    this.#refuse("forbidden", text);
+  }
+
+  async #authenticate(token: string): Promise<void> {
+    const guard = this.#guard;
+    if (!guard) return this.#refuse("forbidden", "authentication is off on this server");
+    const outcome = await guard.authenticate(token);
+    if (this.closing) return;
+    const { logger } = this.settings.hub;
+    if ("refused" in outcome) {
+      logger.info(`client #${this.id} ${this.address}: AUTH refused: ${outcome.refused}`);
+      return this.#refuse(outcome.code, outcome.refused);
+    }
+    const { identity, renewed } = outcome;
+    logger.info(
+      `client #${this.id} ${this.address} ${renewed ? "renewed its token" : "authenticated"} ` +
+        `as ${JSON.stringify(identity)}`,
+    );
+    // A new token may grant less: leave what it no longer allows.
+    const { hub } = this.settings;
+    const permissions = guard.permissions!;
+    for (const channel of hub.channelsOf(this)) {
+      if (!permissions.maySubscribe(channel)) hub.unsubscribe(this, channel);
+    }
+    this.#reply({ kind: "ok-auth", identity });
   }
 
   async #execute(command: ClientCommand): Promise<void> {
@@ -242,7 +371,7 @@ export abstract class PeerCore implements Peer {
       case "ping":
         return this.#reply({ kind: "pong", data: command.data });
       case "auth":
-        return this.#refuse("forbidden", "authentication is off on this server");
+        return await this.#authenticate(command.token);
       case "unsub":
         hub.unsubscribe(this, command.channel);
         return this.#reply({ kind: "ok-unsub", channel: command.channel });
@@ -259,7 +388,8 @@ export abstract class PeerCore implements Peer {
       }
       case "pub": {
         const { channel, data } = command;
-        if (!relay) {
+        // With authentication on, the token's `pubs` decide (checked before); else --relay.
+        if (!relay && !this.#guard) {
           return this.#refuse("forbidden", "publishing needs a server started with --relay");
         }
         if (msgPayloadLength(channel, MAX_SEQUENCE, data.length) > maxFrame) {
@@ -357,6 +487,7 @@ export abstract class PeerCore implements Peer {
   #beginClosing(kind: CloseKind, reason: string): boolean {
     if (this.#closeReason !== undefined) return false;
     this.#closeReason = reason;
+    this.#guard?.stop();
     const { hub } = this.settings;
     hub.remove(this);
     if (this.#joined) {

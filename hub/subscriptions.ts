@@ -55,6 +55,11 @@ export class Subscriptions {
     return this.#channelsOf.get(peer)?.has(channel) ?? false;
   }
 
+  /** The channels `peer` is subscribed to (a copy). */
+  channelsOf(peer: Peer): string[] {
+    return [...(this.#channelsOf.get(peer) ?? [])];
+  }
+
   /** Number of channels `peer` is subscribed to. */
   count(peer: Peer): number {
     return this.#channelsOf.get(peer)?.size ?? 0;

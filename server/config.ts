@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { CLOCK_SKEW_MS } from "../auth/jwt_verifier.ts";
 import { DEFAULT_MAX_FRAME, type Framing } from "../protocol/framing.ts";
 import { EVERY_ADDRESS } from "../util/bind.ts";
 
@@ -52,6 +53,10 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   /** A client silent this many ms is closed (0: never). */
   idleTimeoutMs: number;
+  /** An HTTP request (body and answer) under way longer than this many ms is cut off. */
+  requestTimeoutMs: number;
+  /** An HTTP connection idle between requests this many ms is closed (not a WebSocket). */
+  keepAliveTimeoutMs: number;
   /** Whether the HTTPS/WebSocket endpoint (browser client, dashboard, `/ws`) runs. */
   ws: boolean;
   /** Port of the HTTPS/WebSocket endpoint (default 9003; 0 picks a free one). */
@@ -70,6 +75,22 @@ export interface ServerOptions {
   brokerPrefix: string;
   /** Token of the publish API (`--publish-token` or `TLSPUSH_PUBLISH_TOKEN`); none: API off. */
   publishToken?: string;
+  /** HS256 secret clients' tokens are signed with (`--jwt-secret` or `TLSPUSH_JWT_SECRET`). */
+  jwtSecret?: string;
+  /** PEM public key (ES256 or RS256) clients' tokens are signed for (`--jwt-public-key`). */
+  jwtPublicKey?: string;
+  /** Tolerance for a token's `exp` and `nbf`, in ms (no flag). */
+  jwtClockSkewMs: number;
+  /** Permissions of client-certificate identities (`--acl`, JSON). */
+  acl?: string;
+  /** With authentication on, a client not authenticated within this many ms is closed. */
+  authTimeoutMs: number;
+  /** Messages a second per connection (`--rate`; 0: no limit). */
+  rate: number;
+  /** Messages a connection may send at once after a quiet while (`--rate-burst`; 0: `rate`). */
+  rateBurst: number;
+  /** New connections a second per source address, both ports (`--connect-rate`; 0: no limit). */
+  connectRate: number;
 }
 
 /**
@@ -98,10 +119,17 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxConnections: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 0,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 30_000,
   ws: true,
   wsPort: 9003,
   history: 100,
   historyAgeMs: 3600_000,
   maxChannels: 1000,
   brokerPrefix: "tlspush",
+  jwtClockSkewMs: CLOCK_SKEW_MS,
+  authTimeoutMs: 10_000,
+  rate: 0,
+  rateBurst: 0,
+  connectRate: 0,
 };

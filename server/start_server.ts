@@ -14,10 +14,12 @@
  * ```
  * @module
  */
+import { ConnectRate } from "../hub/connect_rate.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
 import { Hub, type PublishResult } from "../hub/hub.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
+import type { PeerAuth } from "../hub/peer_guard.ts";
 import { startTrafficReport } from "../hub/traffic_report.ts";
 import { type ListenerCertificate, openListener, type StreamListener } from "../stream/listener.ts";
 import { openNodeTlsListener } from "../stream/node_tls_listener.ts";
@@ -27,11 +29,13 @@ import { CertificateError } from "../tls/certificates.ts";
 import { describeError } from "../util/errors.ts";
 import { Logger, plural } from "../util/logger.ts";
 import { formatAddress } from "../util/net.ts";
+import { ListeningSockets } from "../util/listening_socket.ts";
 import { ReusePortSteering } from "../util/reuseport_steering.ts";
 import { SocketReaper } from "../util/socket_reaper.ts";
 import { startWebServer, type WebServer } from "../web/web_server.ts";
 import { connectCluster, type ConnectedCluster } from "./broker_cluster.ts";
 import type { ServerOptions } from "./config.ts";
+import { setUpAuthentication } from "./authentication.ts";
 
 /** How often retained messages are checked against the age limit. */
 const HISTORY_EXPIRY_MS = 10_000;
@@ -51,6 +55,7 @@ export interface RunningServer {
   /**
    * SIGHUP: reads `--cert/--key` again (a generated leaf is re-issued) and serves the new pair on
    * both ports to new connections, refusing none; a bad pair is logged and the current one kept.
+   * Reads the ACL file (`--acl`) again too: a wrong one is logged and the one in force kept.
    */
   reload(): Promise<void>;
   /** Stops accepting, flushes every client's queue, closes every connection. */
@@ -79,6 +84,7 @@ export async function startServer(
   const clientCa = options.clientCa === undefined
     ? undefined
     : await readClientCa(options.clientCa);
+  const auth = await setUpAuthentication(options);
   const keeper = options.plain ? undefined : await CertificateKeeper.start(options, logger);
   try {
     const cluster = options.broker === undefined
@@ -89,7 +95,7 @@ export async function startServer(
         historyAgeMs: options.historyAgeMs,
       }, logger);
     try {
-      return await serve(options, logger, keeper, clientCa, cluster);
+      return await serve(options, logger, keeper, clientCa, cluster, auth);
     } catch (error) {
       await cluster?.close();
       throw error;
@@ -107,6 +113,7 @@ async function serve(
   keeper: CertificateKeeper | undefined,
   clientCa: string | undefined,
   cluster: ConnectedCluster | undefined,
+  auth: PeerAuth | undefined,
 ): Promise<RunningServer> {
   const certificate = keeper?.current;
   const hub = new Hub({
@@ -124,22 +131,39 @@ async function serve(
     relay: options.relay,
     drainMs: options.drainMs,
     maxChannels: options.maxChannels,
+    auth,
+    rate: options.rate > 0
+      ? { perSecond: options.rate, burst: options.rateBurst || options.rate }
+      : undefined,
   };
+  const connectRate = options.connectRate > 0
+    ? new ConnectRate(options.connectRate, logger, hub.security)
+    : undefined;
   // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
+  const listeningSockets = new ListeningSockets();
   const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
-    clientCa === undefined || tls === undefined
-      ? openListener({ hostname, port, tls, handOver: port === address?.port })
-      : openNodeTlsListener({
-        hostname,
-        port,
-        tls,
-        clientCa,
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
-        onRefused: (address, why) =>
-          logger.info(
-            `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
-          ),
-      });
+    noDelay(
+      clientCa === undefined || tls === undefined
+        ? openListener({ hostname, port, tls, handOver: port === address?.port })
+        : openNodeTlsListener({
+          hostname,
+          port,
+          tls,
+          clientCa,
+          handshakeTimeoutMs: options.handshakeTimeoutMs,
+          onRefused: (address, why) =>
+            logger.info(
+              `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
+            ),
+        }),
+    );
+  // Nagle off for every connection the listener accepts (a TlsConn cannot set it itself): a
+  // frame written after another one still unacknowledged would wait ~40 ms for a delayed ACK.
+  const noDelay = async (opening: Promise<StreamListener> | StreamListener) => {
+    const listener = await opening;
+    listeningSockets.setNoDelay(listener.addr.port);
+    return listener;
+  };
   let address: Deno.NetAddr | undefined = undefined; // the first open() runs before it is known
   const listener: StreamListener = await open(options.hostname, options.port, certificate);
   address = listener.addr;
@@ -154,6 +178,7 @@ async function serve(
         : [{ listener, notAfter: notAfter.getTime() }]
     );
   const transport = options.plain ? "tcp" : "tls";
+  const reaper = new SocketReaper();
   let web: WebServer | undefined;
   try {
     web = options.ws
@@ -163,9 +188,16 @@ async function serve(
         tls: certificate,
         settings,
         budget,
+        reaper,
+        timeouts: {
+          handshakeMs: options.handshakeTimeoutMs,
+          requestMs: options.requestTimeoutMs,
+          keepAliveMs: options.keepAliveTimeoutMs,
+        },
         adminToken: options.adminToken,
         publishToken: options.publishToken,
         cluster: cluster?.status,
+        connectRate,
         server: `${transport} ${formatAddress(address)}`,
         certificates,
       })
@@ -174,11 +206,11 @@ async function serve(
     listener.close();
     throw error;
   }
-  const reaper = new SocketReaper();
   const stream = new StreamServer(listener, {
     settings,
     budget,
     reaper,
+    connectRate,
     framing: options.framing,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -191,15 +223,28 @@ async function serve(
       `framing ${options.framing}, max frame ${options.maxFrame} bytes)`,
   );
   if (web) announceWeb(web, options.plain, logger);
+  announceLimits(options, auth, logger);
   if (options.plain) {
     logger.info(
       "WARNING: --plain: no TLS, messages cross the network readable and unauthenticated",
     );
-  } else if (!reaper.available) {
-    logger.info(
-      `warning: ${reaper.unavailableReason}: peers that never finish the TLS handshake are ` +
-        `abandoned after --handshake-timeout, but their sockets stay open until they leave`,
-    );
+  }
+  if (!reaper.available) {
+    const unguarded = [
+      ...(options.plain ? [] : [
+        "peers that never finish the TLS handshake are abandoned after --handshake-timeout, " +
+        "but their sockets stay open until they leave",
+      ]),
+      ...(web
+        ? [
+          "the --ws-port has no handshake, request or keep-alive timeout and counts only " +
+          "WebSocket clients toward --max-connections",
+        ]
+        : []),
+    ];
+    if (unguarded.length) {
+      logger.info(`warning: ${reaper.unavailableReason}: ${unguarded.join("; ")}`);
+    }
   }
   keeper?.onChange(async (next) => {
     // Each port on its own: a failure on one is logged and the other still changes.
@@ -236,6 +281,7 @@ async function serve(
       if (stopping) return;
       if (keeper) await keeper.reload("SIGHUP");
       else logger.info("SIGHUP: --plain: no certificate to reload");
+      await reloadAccessList(auth, logger);
     },
     shutdown(): Promise<void> {
       stopping ??= (async () => {
@@ -268,6 +314,46 @@ async function readClientCa(path: string): Promise<string> {
     throw new CertificateError(`--client-ca ${path} holds no PEM certificate`);
   }
   return pem;
+}
+
+/** SIGHUP: the ACL file (`--acl`) again; a wrong one is logged and the one in force kept. */
+async function reloadAccessList(auth: PeerAuth | undefined, logger: Logger): Promise<void> {
+  const acl = auth?.accessList;
+  if (!acl) return;
+  try {
+    const { entries, changed } = await acl.reload();
+    logger.info(
+      changed ? `ACL ${acl.path} reloaded: ${identities(entries)}` : `ACL ${acl.path} unchanged`,
+    );
+  } catch (error) {
+    logger.error(`ACL not reloaded, the one in force is kept: ${describeError(error)}`);
+  }
+}
+
+function identities(count: number): string {
+  return `${count} ${count === 1 ? "identity" : "identities"}`;
+}
+
+/** Logs whether clients must authenticate, with what, and the limits in force. */
+function announceLimits(options: ServerOptions, auth: PeerAuth | undefined, logger: Logger): void {
+  if (auth) {
+    const ways = [
+      auth.verifier && `a JWT (${auth.verifier.algorithm})`,
+      auth.accessList &&
+      `a client certificate listed in ${auth.accessList.path} (${
+        identities(auth.accessList.size)
+      })`,
+    ].filter(Boolean);
+    logger.info(
+      `authentication on: clients prove who they are with ${ways.join(" or ")} within ` +
+        `${options.authTimeoutMs / 1000} s; v1 clients without a certificate are refused`,
+    );
+  }
+  const limits = [
+    options.rate > 0 && `--rate ${options.rate}/s (burst ${options.rateBurst || options.rate})`,
+    options.connectRate > 0 && `--connect-rate ${options.connectRate}/s per address`,
+  ].filter(Boolean);
+  if (limits.length > 0) logger.info(`limits: ${limits.join(", ")}`);
 }
 
 /** Logs the HTTPS/WebSocket address and the dashboard URL. */

@@ -33,6 +33,9 @@ import { OutboundQueue, STAGE_SIZE } from "../util/outbound_queue.ts";
 import type { SocketReaper } from "../util/socket_reaper.ts";
 import { identityOf } from "./node_tls_listener.ts";
 
+/** A `--rate` pause looks at whether the connection is closing this often. */
+const PAUSE_STEP_MS = 200;
+
 /** What a byte-stream peer needs beyond the settings every peer shares. */
 export interface StreamPeerOptions {
   /** Wire framing. */
@@ -226,6 +229,7 @@ export class StreamPeer extends PeerCore {
           if (first) {
             first = false;
             this.negotiate(payloads[0]);
+            if (this.closing) return; // refused (authentication is on and it speaks v1)
           }
           this.received(frames, bytes, payloadsOfBatch);
           if (this.protocol === 2) {
@@ -236,6 +240,9 @@ export class StreamPeer extends PeerCore {
             if (batch.wire.length <= STAGE_SIZE) this.#queue.pushCopy(batch.wire);
             else this.#queue.push(decoder.takeWire());
             this.echoed(frames, bytes);
+            // --rate: over it, stop reading for a while (TCP backpressure slows the client).
+            const waitMs = this.throttle(frames);
+            if (waitMs > 0) await this.#pause(waitMs);
           }
           // A client that does not read its echoes stops being read: TCP backpressure.
           if (this.#queue.full) await this.#queue.hasRoom();
@@ -245,6 +252,14 @@ export class StreamPeer extends PeerCore {
       }
     } catch (error) {
       if (!this.closing) throw error; // else: we closed it, the read was cut
+    }
+  }
+
+  /** Waits `ms`, in short steps so that a close (shutdown) is not held up by a long pause. */
+  async #pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0 && !this.closing; left = until - Date.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, PAUSE_STEP_MS)));
     }
   }
 

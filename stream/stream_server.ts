@@ -23,6 +23,7 @@
  * ```
  * @module
  */
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { describeError } from "../util/errors.ts";
@@ -37,6 +38,8 @@ export interface StreamServerOptions extends StreamPeerOptions {
   settings: PeerSettings;
   /** The server-wide connection budget (`--max-connections`). */
   budget: ConnectionBudget;
+  /** `--connect-rate`: new connections per source address, shared with the WebSocket port. */
+  connectRate?: ConnectRate;
 }
 
 /** How long to wait before accepting again after accept itself failed (e.g. out of fds). */
@@ -135,7 +138,7 @@ export class StreamServer {
   }
 
   async #acceptLoop(listener: StreamListener): Promise<void> {
-    const { budget, settings, reaper } = this.#options;
+    const { budget, connectRate, settings, reaper } = this.#options;
     while (!this.#stopping) {
       let conn: Deno.Conn;
       try {
@@ -146,7 +149,8 @@ export class StreamServer {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      const slot = budget.take(formatAddress(conn.remoteAddr));
+      const admitted = connectRate?.admits((conn.remoteAddr as Deno.NetAddr).hostname) ?? true;
+      const slot = admitted ? budget.take(formatAddress(conn.remoteAddr)) : undefined;
       if (!slot) {
         // Before its handshake a TLS socket is only closed for real by the reaper.
         if ("handshake" in conn) reaper.reap(conn);

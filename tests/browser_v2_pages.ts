@@ -10,6 +10,7 @@
  * Run by `browser_test.ts` in a child `deno test --allow-all` (playwright-core reads `/proc`).
  */
 import type { Page } from "playwright-core";
+import { mintToken } from "../auth/token_minting.ts";
 import { OutgoingMessage } from "../hub/message.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { startTestServer, TestClient, type TestServer, waitFor } from "./helpers.ts";
@@ -153,6 +154,52 @@ Deno.test({
               { channel: "metrics/cpu", seq: last.seq!, text: "still subscribed here" },
             ]);
             await page.close();
+          } finally {
+            await server.shutdown();
+          }
+        },
+      );
+
+      await t.step(
+        "with authentication on, the page sends the token of its #token= and gets what it allows",
+        async () => {
+          const secret = "browser-test-jwt-secret-0123456789-abcdef";
+          const server = await startTestServer({ ...leaf, jwtSecret: secret });
+          try {
+            const token = await mintToken({
+              key: { secret },
+              sub: "alice",
+              subs: ["news"],
+              pubs: [],
+              ttlSeconds: 600,
+            });
+            const page = await openPage(browser, problems);
+            await page.goto(`${origin(server)}/?protocol=v2&channels=news,secrets#token=${token}`);
+            await subscribed(page, "news");
+            await page.locator("#log li .text", { hasText: "as alice" }).waitFor({
+              timeout: 10_000,
+            });
+            await page.locator('#channels tr[data-channel="secrets"]', { hasText: "forbidden" })
+              .waitFor({ timeout: 10_000 });
+            const sent = await publish(server, "news", "for alice");
+            await publish(server, "secrets", "not for alice");
+            await until(async () => (await shown(page)).length >= 1, "the MSG");
+            assertEquals(await shown(page), [{
+              channel: "news",
+              seq: sent.seq!,
+              text: "for alice",
+            }]);
+            assert(new URL(page.url()).hash.startsWith("#token="), "the fragment is kept");
+            assert(!server.log.some((line) => line.includes(token)), "the token is never logged");
+            // Without the token the page is told, and shown nothing.
+            const bare = await openPage(browser, problems);
+            await bare.goto(`${origin(server)}/?protocol=v2&channels=news`);
+            await bare.locator('#channels tr[data-channel="news"]', {
+              hasText: "not-authenticated",
+            })
+              .waitFor({ timeout: 10_000 });
+            await page.close();
+            await bare.close();
           } finally {
             await server.shutdown();
           }

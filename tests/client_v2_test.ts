@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { brokerTest, startBrokerServer } from "./brokers.ts";
 import { startTestServer, testCertsDir, waitFor } from "./helpers.ts";
 import { BackgroundProgram, CLIENT_PERMISSIONS, runProgram, ServerProcess } from "./processes.ts";
+import { mintToken } from "../auth/token_minting.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 
@@ -221,3 +222,42 @@ for (const kind of ["redis", "nats"] as const) {
     },
   );
 }
+
+Deno.test("--token: the client authenticates before subscribing; a refused token exits 1", async () => {
+  const secret = "a-secret-for-the-client-test-0123456789";
+  const server = await startTestServer({ jwtSecret: secret, ws: false });
+  const common = ["--port", String(server.port), "--ca", await CA()];
+  const token = await mintToken({
+    key: { secret },
+    sub: "alice",
+    subs: ["metrics.*"],
+    pubs: ["metrics.cpu"],
+    ttlSeconds: 600,
+  });
+  try {
+    const own = await runProgram("client.ts", [
+      ...common,
+      ...["--token", token, "--channel", "metrics.cpu", "--pub", "metrics.cpu", "--send", "93%"],
+    ]);
+    assertEquals([own.code, own.stdout], [0, "93%\n"], own.stderr);
+    assert(own.stderr.includes("authenticated as alice"), own.stderr);
+
+    const forbidden = await runProgram("client.ts", [
+      ...common,
+      ...["--token", token, "--pub", "alerts", "--send", "not mine"],
+    ]);
+    assertEquals(forbidden.code, 1, forbidden.stderr);
+    assert(forbidden.stderr.includes("ERR forbidden"), forbidden.stderr);
+
+    const wrong = await runProgram("client.ts", [
+      ...common,
+      ...["--token", token.slice(0, -4) + "AAAA", "--channel", "metrics.cpu", "--reconnect"],
+    ]);
+    assertEquals(wrong.code, 1, wrong.stderr);
+    assert(wrong.stderr.includes("the server refused the token: ERR "), wrong.stderr);
+    assert(!wrong.stderr.includes("reconnecting"), "a refused token is not retried");
+    assert(!wrong.stderr.includes(token), "the token is never printed");
+  } finally {
+    await server.shutdown();
+  }
+});

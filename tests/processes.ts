@@ -141,16 +141,15 @@ export class ServerProcess extends BackgroundProgram {
 
   /** Starts `server.ts` on 127.0.0.1 with a free port and waits for its `listening on` line. */
   static async start(args: string[]): Promise<ServerProcess> {
-    const server = new ServerProcess([
-      Deno.execPath(),
-      "run",
-      ...SERVER_PERMISSIONS,
-      "server.ts",
-      ...["--hostname", "127.0.0.1", "--port", "0", "--ws-port", "0", ...args],
-    ]);
-    const line = await server.waitForLine(/listening on 127\.0\.0\.1:\d+/);
-    server.port = Number(line.match(/listening on 127\.0\.0\.1:(\d+)/)![1]);
+    const server = new ServerProcess(serverCommand(args));
+    await server.listening();
     return server;
+  }
+
+  /** Waits for the `listening on` line and takes the port from it. */
+  protected async listening(): Promise<void> {
+    const line = await this.waitForLine(/listening on 127\.0\.0\.1:\d+/);
+    this.port = Number(line.match(/listening on 127\.0\.0\.1:(\d+)/)![1]);
   }
 
   /** The HTTPS/WebSocket port (`--ws-port 0` picks it), from its `listening on` line. */
@@ -164,6 +163,55 @@ export class ServerProcess extends BackgroundProgram {
     this.kill("SIGTERM");
     return await this.exited();
   }
+}
+
+/**
+ * The server program started through `bash -c 'echo pid $$; exec deno run ...'`, so that its
+ * PID is known, with `ulimit -n` at the hard limit (room for thousands of sockets), and its
+ * VmRSS and open descriptors read by `cat` and `ls` (Deno itself may read /proc only with
+ * --allow-all).
+ */
+export class MeasuredServer extends ServerProcess {
+  pid = 0;
+
+  /** Starts `server.ts` on 127.0.0.1 with free ports and waits until it listens. */
+  static override async start(args: string[]): Promise<MeasuredServer> {
+    const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; echo "pid $$"; exec "$@"';
+    const server = new MeasuredServer(["bash", "-c", script, "bash", ...serverCommand(args)]);
+    server.pid = Number((await server.waitForLine(/^pid \d+$/)).slice(4));
+    await server.listening();
+    return server;
+  }
+
+  /** Resident memory in KiB (VmRSS of /proc/PID/status). */
+  async rssKiB(): Promise<number> {
+    const status = await output("cat", [`/proc/${this.pid}/status`]);
+    return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)![1]);
+  }
+
+  /** Open file descriptors (entries of /proc/PID/fd). */
+  async openFds(): Promise<number> {
+    return (await output("ls", [`/proc/${this.pid}/fd`])).split("\n").filter(Boolean).length;
+  }
+}
+
+/** `deno run` of the server on 127.0.0.1 with free ports, then `args`. */
+function serverCommand(args: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    ...SERVER_PERMISSIONS,
+    "server.ts",
+    ...["--hostname", "127.0.0.1", "--port", "0", "--ws-port", "0", ...args],
+  ];
+}
+
+/** Runs a command to its end; its stdout, or an error if it failed. */
+export async function output(command: string, args: string[]): Promise<string> {
+  const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!result.success) throw new Error(`${command} ${args.join(" ")} failed`);
+  return new TextDecoder().decode(result.stdout);
 }
 
 async function collectLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {

@@ -32,6 +32,7 @@ Deno.test("every entry point type-checks", async () => {
 const SOURCE_DIRS = [
   "protocol",
   "util",
+  "auth",
   "tls",
   "hub",
   "stream",
@@ -71,6 +72,8 @@ Deno.test("every documentation example type-checks", async () => {
 const LAYERS: Record<string, number> = {
   protocol: 0,
   util: 1,
+  // Tokens, permissions and the ACL: below the hub that holds a peer's permissions; no socket.
+  auth: 1.5,
   tls: 2,
   hub: 2,
   stream: 3,

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { ProcessGroup } from "./process_group.ts";
-import { runDeno } from "./processes.ts";
+import { runDeno, runProgram, ServerProcess } from "./processes.ts";
 import { COMPILE_TARGETS } from "../scripts/compile_targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -78,6 +78,29 @@ Deno.test("deno task compile grants the compiled programs what their deno task g
 Deno.test("the README's list of what the tasks allow is what deno.json says", async () => {
   const readme = await Deno.readTextFile(`${ROOT}/README.md`);
   const shown = [...readme.matchAll(/^deno task (\S+)\s+# (deno run .+)$/gm)];
-  assertEquals(shown.map((match) => match[1]).sort(), ["client", "gen-cert", "server"]);
+  assertEquals(shown.map((match) => match[1]).sort(), ["client", "gen-cert", "server", "token"]);
   for (const [, task, command] of shown) assertEquals(command, TASKS[task], task);
+});
+
+Deno.test("deno task gen-cert --client NAME: a certificate the server's --client-ca accepts as NAME", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tlspush-gen-client-" });
+  let server: ServerProcess | undefined;
+  try {
+    const issued = await runDeno(["task", "gen-cert", "--certs-dir", dir, "--client", "sensor-7"]);
+    assertEquals(issued.code, 0, issued.output);
+    const [cert, key] = [`${dir}/client-sensor-7.pem`, `${dir}/client-sensor-7-key.pem`];
+    assertEquals((await Deno.stat(key)).mode! & 0o777, 0o600, "the key is private");
+    server = await ServerProcess.start([
+      ...["--certs-dir", dir, "--client-ca", `${dir}/ca.pem`, "--no-ws"],
+    ]);
+    const client = await runProgram("client.ts", [
+      ...["--port", String(server.port), "--ca", `${dir}/ca.pem`, "--cert", cert, "--key", key],
+      ...["--send", "from sensor-7"],
+    ]);
+    assertEquals([client.code, client.stdout], [0, "from sensor-7\n"], client.stderr);
+    await server.waitForLine(/sensor-7/);
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

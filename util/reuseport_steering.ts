@@ -20,19 +20,11 @@
  * @module
  */
 
+import { ListeningSockets } from "./listening_socket.ts";
+
 const SOL_SOCKET = 1;
 const SO_ATTACH_REUSEPORT_CBPF = 51;
 const BPF_RET_K = 0x06;
-const AF_INET = 2;
-const AF_INET6 = 10;
-/** fds are handed out lowest first: this many non-sockets in a row means we are past the last. */
-const FD_GAP_LIMIT = 1024;
-
-const SYMBOLS = {
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
 
 /**
  * Whether two listeners may share a port here: Linux with `--unstable-net`. Asked before opening
@@ -81,27 +73,24 @@ export function claimPort(hostname: string, port: number): number {
  * ```
  */
 export class ReusePortSteering {
-  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  readonly #sockets: ListeningSockets | undefined;
   /** Why steering is not possible here, if it is not. */
   readonly unavailableReason: string | undefined;
 
-  /** Loads libc when the platform and permissions allow it. */
+  /** Reaches the port's sockets when the platform and permissions allow it. */
   constructor() {
     if (!reusePortAvailable()) {
       this.unavailableReason = "sharing a port needs Linux and --unstable-net";
       return;
     }
-    try {
-      this.#libc = Deno.dlopen("libc.so.6", SYMBOLS);
-    } catch (error) {
-      this.unavailableReason = `steering connections needs --allow-ffi (${(error as Error).name})`;
-      return;
-    }
+    const sockets = new ListeningSockets();
+    if (sockets.available) this.#sockets = sockets;
+    else this.unavailableReason = `steering connections: ${sockets.unavailableReason}`;
   }
 
   /** Whether {@link steerToNewest} can work here. */
   get available(): boolean {
-    return this.#libc !== undefined;
+    return this.#sockets !== undefined;
   }
 
   /**
@@ -117,10 +106,9 @@ export class ReusePortSteering {
    * joined in; a socket that leaves is replaced by the last one). Returns whether it worked.
    */
   steerTo(port: number, index: number): boolean {
-    const libc = this.#libc;
-    if (!libc) return false;
-    const fd = this.#listeningSocket(libc, port);
-    if (fd === undefined) return false;
+    const sockets = this.#sockets;
+    const fd = sockets?.of(port)[0];
+    if (sockets === undefined || fd === undefined) return false;
     // One instruction: return `index`. Past the last socket the kernel falls back to its hash.
     const filter = new Uint8Array(8);
     const instruction = new DataView(filter.buffer);
@@ -130,31 +118,7 @@ export class ReusePortSteering {
     const header = new DataView(program.buffer);
     header.setUint16(0, 1, true);
     header.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(filter))), true);
-    return libc.symbols.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, program, 16) === 0;
-  }
-
-  /** A descriptor bound to `port` with no peer: a listening socket of the group. */
-  #listeningSocket(libc: Deno.DynamicLibrary<typeof SYMBOLS>, port: number): number | undefined {
-    const address = new Uint8Array(128);
-    const length = new Uint32Array(1);
-    const lengthBytes = new Uint8Array(length.buffer);
-    let gap = 0;
-    for (let fd = 3; gap < FD_GAP_LIMIT; fd++) {
-      length[0] = address.length;
-      if (libc.symbols.getsockname(fd, address, lengthBytes) !== 0) {
-        gap++;
-        continue;
-      }
-      gap = 0;
-      const view = new DataView(address.buffer);
-      const family = view.getUint16(0, true);
-      if ((family !== AF_INET && family !== AF_INET6) || view.getUint16(2, false) !== port) {
-        continue;
-      }
-      length[0] = address.length;
-      if (libc.symbols.getpeername(fd, address, lengthBytes) !== 0) return fd;
-    }
-    return undefined;
+    return sockets.setOption(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, program);
   }
 }
 

@@ -40,12 +40,6 @@ const SYMBOLS = {
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const;
 
-/** An endpoint as the kernel stores it: address bytes (IPv4 as v4-mapped IPv6) and port. */
-interface Endpoint {
-  address: string;
-  port: number;
-}
-
 /**
  * Shuts down the sockets of connections Deno will not close, in batches.
  *
@@ -63,6 +57,10 @@ export class SocketReaper {
   #pending = new Map<string, PromiseWithResolvers<boolean>>();
   readonly #address = new Uint8Array(128);
   readonly #length = new Uint32Array(1);
+  readonly #lengthBytes = new Uint8Array(this.#length.buffer);
+  readonly #view = new DataView(this.#address.buffer);
+  /** The highest fd that was a socket in the last pass over them all. */
+  #highest = 0;
 
   /** Loads the socket calls from libc when the platform and permissions allow it. */
   constructor() {
@@ -102,59 +100,135 @@ export class SocketReaper {
     return found;
   }
 
+  /**
+   * Visits every connected TCP socket of this process whose local port is `port` (what a
+   * listener on that port accepted) with its peer, as {@link peerKey} writes it, and its fd
+   * (a peer's address and port can come back on a new connection at once). A socket for
+   * which `visit` returns true is shut down there and then: in the same synchronous pass, so
+   * its descriptor cannot have been closed and reused by another connection in between.
+   * Does nothing when {@link available} is false.
+   *
+   * @example
+   * ```ts
+   * import { SocketReaper } from "./socket_reaper.ts";
+   * const reaper = new SocketReaper();
+   * const peers: string[] = [];
+   * reaper.sweep(9003, (peer) => {
+   *   peers.push(peer); // e.g. "127.0.0.1:51234"
+   *   return false; // keep it
+   * });
+   * ```
+   */
+  sweep(port: number, visit: (peer: string, fd: number) => boolean): void {
+    const libc = this.#libc;
+    if (!libc) return;
+    this.#eachSocket((fd) => {
+      if (this.#port() !== port || !this.#read(fd, "getpeername")) return false;
+      if (visit(this.#format(), fd)) libc.symbols.shutdown(fd, SHUT_RDWR);
+      return false;
+    });
+  }
+
   #flush(): void {
     const pending = this.#pending;
     this.#pending = new Map();
+    this.#eachSocket((fd) => {
+      const local = this.#format();
+      if (!this.#read(fd, "getpeername")) return false;
+      const key = `${local} ${this.#format()}`;
+      const request = pending.get(key);
+      if (request) {
+        pending.delete(key);
+        request.resolve(this.#libc!.symbols.shutdown(fd, SHUT_RDWR) === 0);
+      }
+      return pending.size === 0;
+    });
+    for (const request of pending.values()) request.resolve(false);
+  }
+
+  /**
+   * Calls `visit` with each IP socket's fd, its local address just read, until it says stop.
+   * Every fd up to the highest socket of the last full pass is looked at: sockets closed since
+   * can leave a gap wider than {@link FD_GAP_LIMIT} below ones still open (a flood dropped in
+   * two sweeps did). Beyond it, new fds are handed out lowest first, so the gap rule holds.
+   */
+  #eachSocket(visit: (fd: number) => boolean): void {
     let gap = 0;
-    for (let fd = 3; gap < FD_GAP_LIMIT && pending.size > 0; fd++) {
-      const peer = this.#endpoint(fd, "getpeername");
-      if (!peer) {
+    let highest = 0;
+    for (let fd = 3; fd <= this.#highest || gap < FD_GAP_LIMIT; fd++) {
+      if (!this.#read(fd, "getsockname")) {
         gap++;
         continue;
       }
       gap = 0;
-      const local = this.#endpoint(fd, "getsockname");
-      const key = local && `${format(local)} ${format(peer)}`;
-      const request = key && pending.get(key);
-      if (!request) continue;
-      pending.delete(key);
-      request.resolve(this.#libc!.symbols.shutdown(fd, SHUT_RDWR) === 0);
+      highest = fd;
+      if (visit(fd)) {
+        this.#highest = Math.max(this.#highest, highest);
+        return;
+      }
     }
-    for (const request of pending.values()) request.resolve(false);
+    this.#highest = highest;
   }
 
-  /** The address bound to (`getsockname`) or connected to (`getpeername`) `fd`, if a socket. */
-  #endpoint(fd: number, call: "getsockname" | "getpeername"): Endpoint | undefined {
+  /**
+   * Reads the address bound to (`getsockname`) or connected to (`getpeername`) `fd`; false if
+   * `fd` is not an IP socket (or not connected).
+   */
+  #read(fd: number, call: "getsockname" | "getpeername"): boolean {
+    this.#length[0] = this.#address.length;
+    if (this.#libc!.symbols[call](fd, this.#address, this.#lengthBytes) !== 0) return false;
+    const family = this.#view.getUint16(0, true);
+    return family === AF_INET || family === AF_INET6;
+  }
+
+  /** The port of the address last read. */
+  #port(): number {
+    return this.#view.getUint16(2, false);
+  }
+
+  /** The address last read, as {@link peerKey} writes it. */
+  #format(): string {
     const address = this.#address;
-    this.#length[0] = address.length;
-    const length = new Uint8Array(this.#length.buffer);
-    if (this.#libc!.symbols[call](fd, address, length) !== 0) return undefined;
-    const view = new DataView(address.buffer);
-    const family = view.getUint16(0, true);
-    const port = view.getUint16(2, false);
-    if (family === AF_INET) return { address: mapped([...address.subarray(4, 8)]), port };
-    if (family === AF_INET6) return { address: [...address.subarray(8, 24)].join("."), port };
-    return undefined;
+    const v4 = this.#view.getUint16(0, true) === AF_INET;
+    return format([...address.subarray(v4 ? 4 : 8, v4 ? 8 : 24)], this.#port());
   }
 }
 
-function format(endpoint: Endpoint): string {
-  return `${endpoint.address}/${endpoint.port}`;
+/**
+ * A peer's address in one canonical form, the one {@link SocketReaper.sweep} reports: IPv4 and
+ * v4-mapped IPv6 as `a.b.c.d:port`, other IPv6 as all eight groups; undefined if not an IP.
+ *
+ * @example
+ * ```ts
+ * import { peerKey } from "./socket_reaper.ts";
+ * peerKey({ transport: "tcp", hostname: "::ffff:127.0.0.1", port: 5000 }); // "127.0.0.1:5000"
+ * peerKey({ transport: "tcp", hostname: "::1", port: 5000 }); // "[0:0:0:0:0:0:0:1]:5000"
+ * ```
+ */
+export function peerKey(addr: Deno.NetAddr): string | undefined {
+  const bytes = ipBytes(addr.hostname);
+  return bytes && format(bytes, addr.port);
 }
 
 /** "LOCAL PEER" in the form {@link SocketReaper} compares, or undefined if not an IP address. */
 function connectionKey(local: Deno.NetAddr, peer: Deno.NetAddr): string | undefined {
-  const a = ipBytes(local.hostname);
-  const b = ipBytes(peer.hostname);
-  if (!a || !b) return undefined;
-  const endpoint = (bytes: number[], port: number) =>
-    format({ address: bytes.length === 4 ? mapped(bytes) : bytes.join("."), port });
-  return `${endpoint(a, local.port)} ${endpoint(b, peer.port)}`;
+  const a = peerKey(local);
+  const b = peerKey(peer);
+  return a && b && `${a} ${b}`;
 }
 
-/** IPv4 bytes as the v4-mapped IPv6 address, so both socket families compare alike. */
-function mapped(v4: number[]): string {
-  return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4].join(".");
+/** IPv4 (4 bytes, or 16 v4-mapped) as dotted quads, IPv6 as eight hex groups; then the port. */
+function format(bytes: number[], port: number): string {
+  if (bytes.length === 16 && isV4Mapped(bytes)) bytes = bytes.slice(12);
+  if (bytes.length === 4) return `${bytes.join(".")}:${port}`;
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  return `[${groups.join(":")}]:${port}`;
+}
+
+function isV4Mapped(bytes: number[]): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /**

@@ -92,6 +92,44 @@ export function renderMetrics(stats: ServerStats, cluster?: ClusterStatus): stri
   metric("tlspush_retained_messages", "gauge", "Messages retained for replay, all channels.", [
     ["", stats.channels.retained],
   ]);
+  const { security } = stats;
+  const count = (name: string, help: string, value: number) =>
+    metric(name, "counter", help, [["", value]]);
+  count(
+    "tlspush_auth_successes_total",
+    "Tokens and certificate identities accepted.",
+    security.authSuccesses,
+  );
+  count(
+    "tlspush_auth_failures_total",
+    "Tokens refused (bad signature, expired, ...).",
+    security.authFailures,
+  );
+  count(
+    "tlspush_auth_closed_total",
+    "Connections closed: not authenticated in time, v1 without a certificate, token expired.",
+    security.authClosed,
+  );
+  count(
+    "tlspush_forbidden_total",
+    "SUB and PUB refused by the connection's permissions.",
+    security.forbidden,
+  );
+  count(
+    "tlspush_rate_limited_total",
+    "v2 commands refused with ERR rate-limited (--rate).",
+    security.rateLimited,
+  );
+  count(
+    "tlspush_rate_throttled_total",
+    "Times a v1 connection was read more slowly (--rate).",
+    security.rateThrottled,
+  );
+  count(
+    "tlspush_connect_rate_refused_total",
+    "Connections refused by --connect-rate.",
+    security.connectRefused,
+  );
   metric("tlspush_start_time_seconds", "gauge", "When the server started (Unix time).", [
     ["", stats.startedAt / 1000],
   ]);
@@ -107,8 +145,6 @@ export function renderMetrics(stats: ServerStats, cluster?: ClusterStatus): stri
     ["", cluster?.up ? 1 : 0],
   ]);
   if (!cluster) return lines.join("\n") + "\n";
-  const count = (name: string, help: string, value: number) =>
-    metric(name, "counter", help, [["", value]]);
   count(
     "tlspush_broker_messages_published_total",
     "Messages the broker accepted from this instance.",

@@ -16,6 +16,7 @@
  */
 import type { ChannelStats, Hub } from "../hub/hub.ts";
 import type { TrafficCounters, Transport } from "../hub/peer.ts";
+import type { SecurityCounters } from "../hub/security_counters.ts";
 
 /**
  * Most channels a snapshot lists one by one (the busiest): a dashboard gets a readable table and
@@ -88,6 +89,8 @@ export interface ServerStats {
   queuedBytes: number;
   /** Traffic since the server started. */
   totals: TrafficCounters;
+  /** What authentication and the limits refused since the server started. */
+  security: SecurityCounters;
   /** Every connected client, oldest first. */
   peers: PeerStats[];
   /** The channels. */
@@ -140,6 +143,7 @@ export function takeStats(
     byTransport,
     queuedBytes,
     totals: { ...hub.totals },
+    security: { ...hub.security },
     peers,
     channels: summarizeChannels(hub.channels(), rates),
     certificates,

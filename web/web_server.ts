@@ -5,7 +5,7 @@
  * | path | what | who |
  * |---|---|---|
  * | `/` | the browser client | anyone |
- * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked) |
+ * | `/ws` | WebSocket clients, peers of the same hub as the TLS clients | anyone (Origin checked); with authentication on, `?token=` or `AUTH` |
  * | `/admin` | the operator dashboard | admin token |
  * | `/admin/ws` | the dashboard's live feed | admin token (Origin checked) |
  * | `/metrics` | Prometheus text | admin token |
@@ -18,26 +18,33 @@
  * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { startWebServer } from "./web_server.ts";
  * const logger = new Logger();
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
  * const web = startWebServer({
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined, server: "tlspush",
  *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
- *   budget: new ConnectionBudget(0, logger),
+ *   budget: new ConnectionBudget(0, logger), reaper: new SocketReaper(),
+ *   timeouts: { handshakeMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 },
  * });
  * await web.shutdown(1000);
  * ```
  * @module
  */
 import type { ClusterStatus } from "../hub/cluster.ts";
+import { AuthenticationError } from "../auth/auth_errors.ts";
+import type { Permissions } from "../auth/permissions.ts";
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { ConnectionBudget } from "../hub/connection_budget.ts";
 import type { PeerSettings } from "../hub/peer_core.ts";
 import { WS_SUBPROTOCOL_V2 } from "../protocol/negotiation.ts";
 import { bind } from "../util/bind.ts";
 import { describeError } from "../util/errors.ts";
+import { ListeningSockets } from "../util/listening_socket.ts";
 import { formatAddress } from "../util/net.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import type { SocketReaper } from "../util/socket_reaper.ts";
 import {
   claimPort,
   reusePortAvailable,
@@ -47,6 +54,7 @@ import {
 import { AdminAuth } from "./admin_auth.ts";
 import { AdminFeed } from "./admin_feed.ts";
 import { ADMIN_PAGE, type Asset, ASSETS, CLIENT_PAGE } from "./assets.ts";
+import { type Admission, ConnectionGuard, type WebTimeouts } from "./connection_guard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { originAllowed } from "./origin.ts";
 import { PUBLISH_PATHS, PublishApi } from "./publish_api.ts";
@@ -66,12 +74,18 @@ export interface WebServerConfig {
   settings: PeerSettings;
   /** The server-wide connection budget (`--max-connections`). */
   budget: ConnectionBudget;
+  /** Shuts down the port's sockets that overstay a limit (see {@link ConnectionGuard}). */
+  reaper: SocketReaper;
+  /** Time limits of a connection before and between its requests, and of one request. */
+  timeouts: WebTimeouts;
   /** The admin token; undefined generates one. */
   adminToken: string | undefined;
   /** The publish API's token; undefined turns `/api/publish` off. */
   publishToken?: string;
   /** The cluster's state, with `--broker`. */
   cluster?: () => ClusterStatus;
+  /** `--connect-rate`, shared with the TLS/TCP port: new WebSocket clients per address. */
+  connectRate?: ConnectRate;
   /** One line naming the server, for the dashboard header. */
   server: string;
   /** The certificate of each TLS listener, for `/metrics` and the dashboard. */
@@ -105,6 +119,7 @@ export interface WebServer {
  * import { ConnectionBudget } from "../hub/connection_budget.ts";
  * import { Hub } from "../hub/hub.ts";
  * import { Logger } from "../util/logger.ts";
+ * import { SocketReaper } from "../util/socket_reaper.ts";
  * import { startWebServer } from "./web_server.ts";
  * const logger = new Logger();
  * const hub = new Hub({ logger, maxFrame: 1 << 20 });
@@ -112,6 +127,7 @@ export interface WebServer {
  *   hostname: "127.0.0.1", port: 0, tls: undefined, adminToken: undefined,
  *   settings: { hub, maxFrame: 1 << 20, maxPending: 8 << 20, relay: false, drainMs: 5000, maxChannels: 100 },
  *   budget: new ConnectionBudget(10_000, logger), server: "tcp 127.0.0.1:9002",
+ *   reaper: new SocketReaper(), timeouts: { handshakeMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 },
  * });
  * console.log(`dashboard: ${web.origin}/admin?token=${web.auth.token}`);
  * await web.shutdown(1000);
@@ -133,6 +149,10 @@ export function startWebServer(config: WebServerConfig): WebServer {
     info: Deno.ServeHandlerInfo,
     generation: Generation,
   ): Response | Promise<Response> => {
+    const admission = connectionGuard.admit(info);
+    if (!admission) {
+      return respond(503, "too many connections\n", { "retry-after": "5", connection: "close" });
+    }
     const url = new URL(request.url);
     const path = url.pathname;
     if (PUBLISH_PATHS.has(path)) return publishApi.handle(request);
@@ -144,23 +164,13 @@ export function startWebServer(config: WebServerConfig): WebServer {
         return respond(426, "WebSocket clients only\n", { upgrade: "websocket" });
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
-      const slot = config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
-      if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
-      const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
-      const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
-      const { socket, response } = Deno.upgradeWebSocket(
-        request,
-        v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
-      );
-      const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2);
-      peers.add(peer);
-      generation.sockets++;
-      peer.closed.then(() => {
-        peers.delete(peer);
-        slot.release();
-        if (--generation.sockets === 0) generation.idle?.();
-      });
-      return response;
+      const host = (info.remoteAddr as Deno.NetAddr).hostname;
+      if (config.connectRate && !config.connectRate.admits(host, "WebSocket")) {
+        return respond(429, "too many new connections from your address\n", { "retry-after": "1" });
+      }
+      const token = url.searchParams.get("token");
+      const to = { request, info, generation, admission };
+      return token === null ? upgrade(to) : upgradeWithToken(to, token);
     }
     if (path === "/admin" || path === "/admin/ws" || path === "/metrics") {
       if (!auth.accepts(request)) {
@@ -174,6 +184,8 @@ export function startWebServer(config: WebServerConfig): WebServer {
         if (!isUpgrade(request)) return respond(426, "WebSocket only\n", { upgrade: "websocket" });
         if (!originAllowed(request)) return respond(403, "origin not allowed\n");
         const { socket, response } = Deno.upgradeWebSocket(request);
+        const slot = admission.webSocket();
+        socket.addEventListener("close", () => slot?.release());
         feed.attach(socket);
         return response;
       }
@@ -201,9 +213,55 @@ export function startWebServer(config: WebServerConfig): WebServer {
     return respond(404, "not found\n");
   };
 
+  /** `/ws` with `?token=`: the token is verified before the upgrade (401 when it is refused). */
+  const upgradeWithToken = async (to: Upgrade, token: string): Promise<Response> => {
+    const guard = config.settings.auth;
+    if (!guard) return respond(403, "authentication is off on this server: drop ?token=\n");
+    if (!guard.verifier) {
+      return respond(403, "this server takes no tokens: it identifies clients by certificate\n");
+    }
+    try {
+      return upgrade(to, await guard.verifier.verify(token));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      hub.security.authFailures++;
+      logger.info(
+        `WebSocket from ${formatAddress(to.info.remoteAddr)}: token refused: ${error.reason}`,
+      );
+      return respond(401, `token refused: ${error.reason}\n`, {
+        "www-authenticate": 'Bearer realm="tlspush", error="invalid_token"',
+      });
+    }
+  };
+
+  const upgrade = (to: Upgrade, permissions?: Permissions): Response => {
+    const { request, info, generation } = to;
+    // The connection's slot becomes the WebSocket's; an inert guard holds none.
+    const slot = to.admission.webSocket() ??
+      config.budget.take(formatAddress(info.remoteAddr), "WebSocket");
+    if (!slot) return respond(503, "too many connections\n", { "retry-after": "5" });
+    if (permissions) hub.security.authSuccesses++;
+    const remoteAddr = info.remoteAddr; // unreadable once the request is upgraded
+    const v2 = offersSubprotocol(request, WS_SUBPROTOCOL_V2);
+    const { socket, response } = Deno.upgradeWebSocket(
+      request,
+      v2 ? { protocol: WS_SUBPROTOCOL_V2 } : {},
+    );
+    const peer = new WebSocketPeer(socket, remoteAddr, config.settings, v2, permissions);
+    peers.add(peer);
+    generation.sockets++;
+    peer.closed.then(() => {
+      peers.delete(peer);
+      slot.release();
+      if (--generation.sockets === 0) generation.idle?.();
+    });
+    return response;
+  };
+
   // One function (re)starts serving with a certificate: a reload binds a second server beside
   // the first (a shared port, new connections steered to the newest) and shuts the first down
   // once its WebSockets are gone (shutting a Deno.serve down closes its upgraded sockets).
+  const listeningSockets = new ListeningSockets();
   const listen = (hostname: string, port: number, tls: WebServerConfig["tls"], first = false) => {
     const generation: Generation = { sockets: 0 };
     const server = bind(hostname, port, (hostname) =>
@@ -218,10 +276,21 @@ export function startWebServer(config: WebServerConfig): WebServer {
           return respond(500, "internal error\n");
         },
       }, (request, info) => handler(request, info, generation)), "--ws-port");
+    // Nagle off for every connection it accepts (Deno.serve cannot set it per connection).
+    listeningSockets.setNoDelay(server.addr.port);
     return Object.assign(server, { generation });
   };
   let server = listen(config.hostname, config.port, config.tls, true);
   const address = server.addr;
+  // One guard for the port: a reload's second server shares it, and so its sockets' port.
+  const connectionGuard = new ConnectionGuard({
+    port: address.port,
+    reaper: config.reaper,
+    budget: config.budget,
+    logger,
+    timeouts: config.timeouts,
+    what: `${secure ? "HTTPS" : "HTTP"}/WebSocket connection`,
+  });
   const group = new ReusePortGroup(address.port, new ReusePortSteering());
   group.joined(server);
   const retired: Promise<void>[] = [];
@@ -265,6 +334,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     shutdown(drainMs: number): Promise<void> {
       stopping ??= (async () => {
         const stopped = server.shutdown(); // stops accepting; waits for open requests
+        connectionGuard.close(); // sockets without a request under way would hold it up
         feed.close();
         await Promise.all([...peers].map((peer) => peer.shutdown(drainMs)));
         await withinDeadline(Promise.all([stopped, ...retired]), 2000);
@@ -272,6 +342,14 @@ export function startWebServer(config: WebServerConfig): WebServer {
       return stopping;
     },
   };
+}
+
+/** A WebSocket upgrade request, where it came from, and what the guard said of it. */
+interface Upgrade {
+  request: Request;
+  info: Deno.ServeHandlerInfo;
+  generation: Generation;
+  admission: Admission;
 }
 
 /** The connections one of the (re)started servers holds that its shutdown would cut. */

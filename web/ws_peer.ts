@@ -20,10 +20,12 @@
  * ```
  * @module
  */
+import type { Permissions } from "../auth/permissions.ts";
 import type { OutgoingMessage } from "../hub/message.ts";
 import { type CloseKind, PeerCore, type PeerSettings } from "../hub/peer_core.ts";
 import { decodeUtf8, encodeUtf8, utf8Length } from "../protocol/utf8.ts";
 import { withinDeadline } from "../util/deadline.ts";
+import { formatBytes } from "../util/logger.ts";
 import { closeWebSocketQuietly, formatAddress } from "../util/net.ts";
 
 /**
@@ -45,7 +47,7 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** A binary message: only text is accepted. */
   UNSUPPORTED_DATA: 1003,
-  /** Policy violation: here, a slow consumer. */
+  /** Policy violation: a slow consumer, or a client not authenticated (in time). */
   POLICY_VIOLATION: 1008,
   /** A message larger than `--max-frame`. */
   MESSAGE_TOO_BIG: 1009,
@@ -85,14 +87,23 @@ export class WebSocketPeer extends PeerCore {
   #spoken = false;
   /** v2 commands run one after the other, so replies keep their order. */
   #commands: Promise<void> = Promise.resolve();
+  /** v1 with `--rate`: bytes of echoes waiting for the rate. */
+  #backlog = 0;
 
   /**
    * Serves `socket` (fresh from `Deno.upgradeWebSocket`) until it closes; `v2` when the
    * `tlspush.v2` subprotocol was agreed.
    */
-  constructor(socket: WebSocket, remoteAddr: Deno.Addr, settings: PeerSettings, v2 = false) {
+  constructor(
+    socket: WebSocket,
+    remoteAddr: Deno.Addr,
+    settings: PeerSettings,
+    v2 = false,
+    permissions?: Permissions,
+  ) {
     super(settings, "ws", formatAddress(remoteAddr));
     if (v2) this.startV2();
+    if (permissions) this.admit(permissions);
     this.#socket = socket;
     const closed = Promise.withResolvers<void>();
     this.closed = closed.promise;
@@ -163,6 +174,8 @@ export class WebSocketPeer extends PeerCore {
         return [CloseCode.UNSUPPORTED_DATA, "only text messages are accepted"];
       case "slow-consumer":
         return [CloseCode.POLICY_VIOLATION, "slow consumer"];
+      case "unauthenticated":
+        return [CloseCode.POLICY_VIOLATION, "not authenticated"];
       default:
         return [CloseCode.NORMAL, ""];
     }
@@ -174,7 +187,7 @@ export class WebSocketPeer extends PeerCore {
       this.abort("unsupported", this.reportProtocolError("binary WebSocket message"));
       return;
     }
-    const { maxFrame, relay } = this.settings;
+    const { maxFrame, maxPending, relay } = this.settings;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short texts need no encoding to be measured.
     const v2 = this.protocol === 2 || !this.#spoken;
     const payload = data.length * 3 > maxFrame || relay || v2 ? encodeUtf8(data) : undefined;
@@ -183,16 +196,33 @@ export class WebSocketPeer extends PeerCore {
     if (!this.#spoken) {
       this.#spoken = true;
       this.negotiate(payload!);
+      if (this.closing) return; // refused (authentication is on and it speaks v1)
     }
     this.received(1, bytes, () => [payload ?? encodeUtf8(data)]);
     if (this.protocol === 2) {
       this.#commands = this.#commands.then(() => this.command(payload!));
       return;
     }
-    if (this.admits(bytes)) {
-      this.#socket.send(data);
-      this.#sent += bytes;
-      this.echoed(1, bytes);
+    const waitMs = this.throttle(1);
+    if (waitMs === 0 && this.#backlog === 0) return this.#echo(data, bytes);
+    // --rate: a WebSocket cannot stop being read, so echoes wait instead, within --max-pending.
+    this.#backlog += bytes;
+    if (this.#backlog > maxPending) {
+      this.abort("slow-consumer", `over --rate with ${formatBytes(this.#backlog)} waiting`);
+      return;
     }
+    this.#commands = this.#commands
+      .then(() => new Promise((resolve) => setTimeout(resolve, waitMs)))
+      .then(() => {
+        this.#backlog -= bytes;
+        if (!this.closing) this.#echo(data, bytes);
+      });
+  }
+
+  #echo(data: string, bytes: number): void {
+    if (!this.admits(bytes)) return;
+    this.#socket.send(data);
+    this.#sent += bytes;
+    this.echoed(1, bytes);
   }
 }

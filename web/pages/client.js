@@ -54,6 +54,11 @@ let userClosed = false;
 let retryAttempt = 0;
 let retryTimer;
 let connectionState = "disconnected";
+/**
+ * A token for a server with authentication on, from the address's fragment (`#token=...`): a
+ * fragment is never sent to a server, so the token stays out of request lines and logs.
+ */
+const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? undefined;
 
 // --- the address: mode and channels ------------------------------------------------------------
 function readAddress() {
@@ -70,7 +75,7 @@ function writeAddress() {
   const address = mode === "v2"
     ? `${location.pathname}?protocol=v2&channels=${subscriptions.names().join(",")}`
     : location.pathname;
-  history.replaceState(null, "", address);
+  history.replaceState(null, "", address + location.hash);
 }
 
 // --- the page's state ----------------------------------------------------------------------------
@@ -245,6 +250,7 @@ function connect() {
     retryAttempt = 0;
     setState("connected");
     addEntry("status", "status", "connected");
+    if (mode === "v2" && token) command(`AUTH ${token}`, { kind: "auth" });
     if (mode === "v2") { for (const name of subscriptions.names()) sendSub(name); }
     renderChannels();
     messageInput.focus();
@@ -343,6 +349,8 @@ function receive(text) {
         note(sendResult, `Published on ${reply.channel} as #${reply.value}.`);
       } else if (reply.verb === "UNSUB") {
         addEntry("status", "unsubscribed", "", { channel: reply.channel });
+      } else if (reply.verb === "AUTH") {
+        addEntry("status", "authenticated", `as ${reply.value}`);
       }
       return;
     case "pong":

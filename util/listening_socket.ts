@@ -1,0 +1,113 @@
+/**
+ * The listening sockets of a port, found by their descriptors through FFI, and socket options
+ * set on them: what Deno's listeners do not expose.
+ *
+ * Linux copies a listening socket's TCP options to the connections it accepts, so
+ * `TCP_NODELAY` set on a listener turns Nagle off for every connection it hands out; neither
+ * `Deno.TlsConn` nor `Deno.serve` can do that per connection. With Nagle on, a small write
+ * that follows another one still unacknowledged waits for the peer's delayed ACK, about 40 ms:
+ * measured here, 30 keep-alive HTTPS requests with a 6 KB answer took 1.37 s from curl with
+ * Nagle on the server and 0.06 s without.
+ *
+ * This needs Linux and `--allow-ffi`; elsewhere {@link ListeningSockets.available} is false.
+ *
+ * @example
+ * ```ts
+ * import { ListeningSockets } from "./listening_socket.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * new ListeningSockets().setNoDelay(listener.addr.port); // 1: one listening socket
+ * ```
+ * @module
+ */
+
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+/** fds are handed out lowest first: this many non-sockets in a row means we are past the last. */
+const FD_GAP_LIMIT = 1024;
+
+const SYMBOLS = {
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const;
+
+/**
+ * Finds a port's listening sockets and sets options on them.
+ *
+ * @example
+ * ```ts
+ * import { ListeningSockets } from "./listening_socket.ts";
+ * const sockets = new ListeningSockets();
+ * if (!sockets.available) console.warn(sockets.unavailableReason);
+ * ```
+ */
+export class ListeningSockets {
+  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  /** Why the sockets cannot be reached here, if they cannot. */
+  readonly unavailableReason: string | undefined;
+
+  /** Loads libc when the platform and permissions allow it. */
+  constructor() {
+    if (Deno.build.os !== "linux") {
+      this.unavailableReason = "reaching a listener's socket needs Linux";
+      return;
+    }
+    try {
+      this.#libc = Deno.dlopen("libc.so.6", SYMBOLS);
+    } catch (error) {
+      this.unavailableReason = `reaching a listener's socket needs --allow-ffi (${
+        (error as Error).name
+      })`;
+    }
+  }
+
+  /** Whether the sockets can be reached here. */
+  get available(): boolean {
+    return this.#libc !== undefined;
+  }
+
+  /** The descriptors bound to `port` with no peer: its listening sockets (several when shared). */
+  of(port: number): number[] {
+    const libc = this.#libc;
+    if (!libc) return [];
+    const found: number[] = [];
+    const address = new Uint8Array(128);
+    const length = new Uint32Array(1);
+    const lengthBytes = new Uint8Array(length.buffer);
+    const view = new DataView(address.buffer);
+    let gap = 0;
+    for (let fd = 3; gap < FD_GAP_LIMIT; fd++) {
+      length[0] = address.length;
+      if (libc.symbols.getsockname(fd, address, lengthBytes) !== 0) {
+        gap++;
+        continue;
+      }
+      gap = 0;
+      const family = view.getUint16(0, true);
+      if ((family !== AF_INET && family !== AF_INET6) || view.getUint16(2, false) !== port) {
+        continue;
+      }
+      length[0] = address.length;
+      if (libc.symbols.getpeername(fd, address, lengthBytes) !== 0) found.push(fd);
+    }
+    return found;
+  }
+
+  /** `setsockopt(fd, level, name, value)`; whether it worked. */
+  setOption(fd: number, level: number, name: number, value: Uint8Array): boolean {
+    const libc = this.#libc;
+    return libc !== undefined &&
+      libc.symbols.setsockopt(fd, level, name, value, value.length) === 0;
+  }
+
+  /**
+   * Turns Nagle off on every listening socket of `port`, and so on the connections they
+   * accept from now on; returns on how many sockets it worked.
+   */
+  setNoDelay(port: number): number {
+    const on = new Uint8Array(new Int32Array([1]).buffer);
+    return this.of(port).filter((fd) => this.setOption(fd, IPPROTO_TCP, TCP_NODELAY, on)).length;
+  }
+}
