@@ -296,14 +296,7 @@ export const GROUPS: Group[] = [
           ...busy(ctx),
         },
         s.full ? 300 : 180,
-        async (ready) => {
-          ctx.server.assertAlive();
-          await sleep(1000); // idle clients: let the server settle, then sample
-          after = await ctx.server.rssKiB();
-          ctx.log(
-            `${ready.conns} clients connected in ${ready.connect_s} s; RSS ${before} -> ${after} KiB`,
-          );
-        },
+        sampleRss(ctx, 1000, before, (kib) => after = kib),
       );
       return {
         fanout_p50: measured((r.p50_us as number) / 1000, r),
@@ -387,14 +380,7 @@ export const GROUPS: Group[] = [
           ...busy(ctx),
         },
         600,
-        async (ready) => {
-          ctx.server.assertAlive();
-          await sleep(2000); // idle clients: let the server settle, then sample
-          after = await ctx.server.rssKiB();
-          ctx.log(
-            `${ready.conns} clients connected in ${ready.connect_s} s; RSS ${before} -> ${after} KiB`,
-          );
-        },
+        sampleRss(ctx, 2000, before, (kib) => after = kib),
       );
       const clients = r.clients as LatencySummary;
       const probe = r.probe as LatencySummary;
@@ -417,6 +403,27 @@ export const GROUPS: Group[] = [
     },
   },
 ];
+
+/**
+ * What runs once the load generator's clients are all connected and idle: let the server settle
+ * for `settleMs`, then sample its RSS (handed to `keep`) and log it.
+ */
+function sampleRss(
+  ctx: GroupContext,
+  settleMs: number,
+  before: number,
+  keep: (kib: number) => void,
+): (ready: Record<string, unknown>) => Promise<void> {
+  return async (ready) => {
+    ctx.server.assertAlive();
+    await sleep(settleMs);
+    const after = await ctx.server.rssKiB();
+    keep(after);
+    ctx.log(
+      `${ready.conns} clients connected in ${ready.connect_s} s; RSS ${before} -> ${after} KiB`,
+    );
+  };
+}
 
 /** The hard limit on open files here: what `ulimit -n` can be raised to without privileges. */
 async function descriptorLimit(): Promise<number> {
