@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { BrokerBase } from "./broker_base.ts";
 import { guardAgainstStrayResets } from "../util/stray_reset_guard.ts";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import {
@@ -40,22 +41,10 @@ import {
   StorageType,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import type {
-  Broker,
-  BrokerMessage,
-  BrokerStats,
-  HistoryPage,
-  InstanceInfo,
-  SeenInstance,
-} from "./broker.ts";
-import { BrokerEvents } from "./broker_events.ts";
+import type { BrokerMessage, HistoryPage, SeenInstance } from "./broker.ts";
 import { BrokerPayloadTooLargeError, BrokerUnavailableError } from "./broker_errors.ts";
-import {
-  type BrokerOptions,
-  resolveBrokerOptions,
-  type ResolvedBrokerOptions,
-} from "./broker_options.ts";
-import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
+import type { BrokerOptions } from "./broker_options.ts";
+import type { BrokerUrl } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
 import {
   channelOfSubject,
@@ -65,7 +54,6 @@ import {
   subjectOfChannel,
 } from "./nats_subjects.ts";
 import { parseHeartbeat, PresenceTable } from "./presence_table.ts";
-import { PublishGate } from "./publish_gate.ts";
 import { reconnectDelay } from "../util/reconnect_delay.ts";
 import { streamBase } from "./stream_epoch.ts";
 import { withinDeadline } from "../util/deadline.ts";
@@ -85,13 +73,7 @@ const encoder = new TextEncoder();
  * broker.onStateChange((up, reason) => console.log(up, reason));
  * ```
  */
-export class NatsBroker implements Broker {
-  /** The redacted URL. */
-  readonly url: string;
-  readonly #target: BrokerUrl;
-  readonly #options: ResolvedBrokerOptions;
-  readonly #events = new BrokerEvents();
-  readonly #gate: PublishGate;
+export class NatsBroker extends BrokerBase {
   readonly #stream: string;
   readonly #presence: PresenceTable;
   #nc: NatsConnection | undefined;
@@ -115,31 +97,13 @@ export class NatsBroker implements Broker {
   #reconnectAttempt = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #presenceSub: Subscription | undefined;
-  #announced: InstanceInfo | undefined;
   #statusLoop: Promise<void> | undefined;
 
   /** A broker for `url`, not yet connected. */
   constructor(url: BrokerUrl, options: BrokerOptions = {}) {
-    this.#target = url;
-    this.url = redact(url);
-    this.#options = resolveBrokerOptions(options);
-    this.#stream = streamName(this.#options.prefix);
-    this.#presence = new PresenceTable(this.#options.heartbeatMs * 3);
-    this.#gate = new PublishGate({
-      maxInFlight: this.#options.maxInFlight,
-      maxInFlightBytes: this.#options.maxInFlightBytes,
-      timeoutMs: this.#options.publishTimeoutMs,
-    });
-  }
-
-  /** Connected and able to publish cluster-wide. */
-  get up(): boolean {
-    return this.#events.up;
-  }
-
-  /** This instance's id (the `origin` of its messages). */
-  get instanceId(): string {
-    return this.#options.instanceId;
+    super(url, options);
+    this.#stream = streamName(this.options.prefix);
+    this.#presence = new PresenceTable(this.options.heartbeatMs * 3);
   }
 
   /** Connects, makes sure the stream exists, starts reading; rejects if unreachable. */
@@ -147,7 +111,7 @@ export class NatsBroker implements Broker {
     if (this.#started || this.#closed) throw new Error("NatsBroker.start() called twice");
     // nats.js leaves its socket without an error listener while connecting (see the guard).
     guardAgainstStrayResets();
-    const target = this.#target;
+    const target = this.target;
     try {
       this.#nc = await connect({
         servers: `${
@@ -156,15 +120,15 @@ export class NatsBroker implements Broker {
         ...(target.username !== undefined ? { user: target.username } : {}),
         ...(target.password !== undefined ? { pass: target.password } : {}),
         ...(target.token !== undefined ? { token: target.token } : {}),
-        name: `tlspush-${this.#options.instanceId}`,
-        timeout: this.#options.connectTimeoutMs,
+        name: `tlspush-${this.options.instanceId}`,
+        timeout: this.options.connectTimeoutMs,
         reconnect: true,
         maxReconnectAttempts: -1,
         reconnectDelayHandler: () =>
           reconnectDelay(
             this.#reconnectAttempt++,
-            this.#options.reconnectBaseMs,
-            this.#options.reconnectCapMs,
+            this.options.reconnectBaseMs,
+            this.options.reconnectCapMs,
           ),
         pingInterval: 5_000,
         maxPingOut: 3,
@@ -174,14 +138,14 @@ export class NatsBroker implements Broker {
         resolve: false,
       });
       this.#connected = true;
-      this.#jsm = await jetstreamManager(this.#nc, { timeout: this.#options.connectTimeoutMs });
-      this.#js = jetstream(this.#nc, { timeout: this.#options.publishTimeoutMs });
+      this.#jsm = await jetstreamManager(this.#nc, { timeout: this.options.connectTimeoutMs });
+      this.#js = jetstream(this.#nc, { timeout: this.options.publishTimeoutMs });
       const info = await this.#ensureStream();
       this.#created = info.created;
       this.#base = streamBase(info.created);
       this.#cursor = info.state.last_seq;
       await this.#startConsumer();
-      this.#presenceSub = this.#nc.subscribe(presenceSubject(this.#options.prefix), {
+      this.#presenceSub = this.#nc.subscribe(presenceSubject(this.options.prefix), {
         callback: (error, message) => {
           if (error) return;
           const beat = parseHeartbeat(text.decode(message.data));
@@ -193,17 +157,17 @@ export class NatsBroker implements Broker {
     } catch (error) {
       this.#closed = true;
       await this.#nc?.close().catch(() => {});
-      const why = this.#describe(error);
+      const why = this.describe(error);
       const hint = /jetstream is not enabled/i.test(why) ? " (start nats-server with -js)" : "";
       throw new BrokerUnavailableError(`cannot reach broker ${this.url}: ${why}${hint}`, {
-        cause: this.#scrubbed(error),
+        cause: this.scrubbed(error),
       });
     }
     this.#started = true;
-    this.#events.setUp(true, `connected to ${this.url}`);
+    this.events.setUp(true, `connected to ${this.url}`);
     this.#statusLoop = this.#watchStatus();
-    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs);
-    this.#beat();
+    this.#heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.beat();
   }
 
   /** Publishes cluster-wide; resolves with the sequence number. */
@@ -217,76 +181,32 @@ export class NatsBroker implements Broker {
         ),
       );
     }
-    return this.#gate.run(payload.length, () => this.up, this.url, async () => {
+    return this.gate.run(payload.length, () => this.up, this.url, async () => {
       const h = headers();
-      h.set(ORIGIN_HEADER, this.#options.instanceId);
+      h.set(ORIGIN_HEADER, this.options.instanceId);
       const base = this.#base;
       try {
         const ack = await this.#js!.publish(
-          subjectOfChannel(this.#options.prefix, channel),
+          subjectOfChannel(this.options.prefix, channel),
           payload,
           {
             headers: h,
-            timeout: this.#options.publishTimeoutMs + 1_000,
+            timeout: this.options.publishTimeoutMs + 1_000,
           },
         );
         return base + ack.seq;
       } catch (error) {
         throw new BrokerUnavailableError(
-          `publish to broker ${this.url} failed: ${this.#describe(error)}`,
-          { cause: this.#scrubbed(error) },
+          `publish to broker ${this.url} failed: ${this.describe(error)}`,
+          { cause: this.scrubbed(error) },
         );
       }
     });
   }
 
-  /** Adds a handler for every message of every channel. */
-  onMessage(handler: (message: BrokerMessage) => void): void {
-    this.#events.onMessage(handler);
-  }
-
-  /** Retained messages of `channel` from `fromSeq`, and whether some are gone. */
-  async history(channel: string, fromSeq: number, limit: number): Promise<HistoryPage> {
-    assertChannelName(channel);
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) throw new RangeError(`fromSeq ${fromSeq}`);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit ${limit}`);
-    if (!this.up) throw new BrokerUnavailableError(`broker ${this.url} is down: no history`);
-    try {
-      return await this.#history(channel, fromSeq, limit);
-    } catch (error) {
-      throw new BrokerUnavailableError(
-        `history of ${channel} from broker ${this.url}: ${this.#describe(error)}`,
-        { cause: this.#scrubbed(error) },
-      );
-    }
-  }
-
-  /** Adds a handler for up/down transitions. */
-  onStateChange(handler: (up: boolean, reason: string) => void): void {
-    this.#events.onStateChange(handler);
-  }
-
-  /** Sets this instance's heartbeat and sends it when up. */
-  announce(info: InstanceInfo): void {
-    this.#announced = info;
-    this.#beat();
-  }
-
   /** The instances heard from in the last three heartbeat periods, this one included. */
   instances(): SeenInstance[] {
     return this.#presence.list();
-  }
-
-  /** Counters for `/metrics`. */
-  stats(): BrokerStats {
-    return {
-      published: this.#gate.published,
-      publishFailed: this.#gate.failed,
-      received: this.#events.received,
-      reconnects: this.#events.reconnects,
-      missed: this.#events.missed,
-      inFlight: this.#gate.inFlight,
-    };
   }
 
   /** Stops reading, says goodbye to the others, disconnects. */
@@ -295,13 +215,13 @@ export class NatsBroker implements Broker {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     const nc = this.#nc;
-    if (nc && this.up && this.#announced) {
+    if (nc && this.up && this.announced) {
       nc.publish(
-        presenceSubject(this.#options.prefix),
-        encoder.encode(JSON.stringify({ id: this.#announced.id, bye: true })),
+        presenceSubject(this.options.prefix),
+        encoder.encode(JSON.stringify({ id: this.announced.id, bye: true })),
       );
     }
-    this.#events.silenceDown();
+    this.events.silenceDown();
     await this.#stopConsumer(true);
     this.#presenceSub?.unsubscribe();
     await nc?.close().catch(() => {});
@@ -324,7 +244,7 @@ export class NatsBroker implements Broker {
           this.#resync();
           break;
         case "error":
-          this.#lastError = this.#describe(status.error);
+          this.#lastError = this.describe(status.error);
           break;
         case "staleConnection":
           this.#lastError = "the broker stopped answering pings";
@@ -336,7 +256,7 @@ export class NatsBroker implements Broker {
   #goDown(reason: string): void {
     if (!this.up) return;
     this.#downSince = Date.now();
-    this.#events.setUp(false, `lost ${this.url}: ${reason}`);
+    this.events.setUp(false, `lost ${this.url}: ${reason}`);
   }
 
   /**
@@ -364,13 +284,13 @@ export class NatsBroker implements Broker {
           await this.#startConsumer();
           if (this.#closed || !this.#connected) break;
           const away = ((Date.now() - this.#downSince) / 1000).toFixed(1);
-          this.#events.setUp(true, `reconnected to ${this.url} after ${away} s${note}`);
-          this.#beat();
+          this.events.setUp(true, `reconnected to ${this.url} after ${away} s${note}`);
+          this.beat();
           break;
         } catch (error) {
-          this.#lastError = this.#describe(error);
+          this.#lastError = this.describe(error);
           await sleep(
-            reconnectDelay(attempt++, this.#options.reconnectBaseMs, this.#options.reconnectCapMs),
+            reconnectDelay(attempt++, this.options.reconnectBaseMs, this.options.reconnectCapMs),
           );
         }
       }
@@ -382,7 +302,7 @@ export class NatsBroker implements Broker {
   /** The stream's info, creating it (or fixing its per-subject limit) if needed. */
   async #ensureStream(): Promise<StreamInfo> {
     const jsm = this.#jsm!;
-    const perSubject = this.#options.history + this.#options.channelBacklog;
+    const perSubject = this.options.history + this.options.channelBacklog;
     try {
       const info = await jsm.streams.info(this.#stream);
       if (info.config.max_msgs_per_subject !== perSubject) {
@@ -395,7 +315,7 @@ export class NatsBroker implements Broker {
     try {
       return await jsm.streams.add({
         name: this.#stream,
-        subjects: [channelWildcard(this.#options.prefix)],
+        subjects: [channelWildcard(this.options.prefix)],
         retention: RetentionPolicy.Limits,
         storage: StorageType.File,
         discard: DiscardPolicy.Old,
@@ -416,7 +336,7 @@ export class NatsBroker implements Broker {
   async #startConsumer(): Promise<void> {
     const generation = ++this.#generation;
     const consumer = await this.#js!.consumers.get(this.#stream, {
-      filter_subjects: channelWildcard(this.#options.prefix),
+      filter_subjects: channelWildcard(this.options.prefix),
       opt_start_seq: this.#cursor + 1,
     });
     this.#consumerName = (await consumer.info(true)).name;
@@ -429,7 +349,7 @@ export class NatsBroker implements Broker {
     messages.closed().then((error) => {
       // Ended by itself (the stream vanished under it): start over, unless we stopped it.
       if (generation !== this.#generation || this.#closed) return;
-      this.#lastError = error ? this.#describe(error) : "the consumer ended";
+      this.#lastError = error ? this.describe(error) : "the consumer ended";
       this.#goDown(this.#lastError);
       this.#resync();
     }, () => {});
@@ -460,12 +380,12 @@ export class NatsBroker implements Broker {
     // Every stream sequence is a message of ours: a jump means the per-channel limit dropped
     // messages this instance had not read yet (it was away), after a reconnect.
     if (message.seq > this.#cursor + 1) {
-      this.#events.missed += message.seq - this.#cursor - 1;
+      this.events.missed += message.seq - this.#cursor - 1;
     }
     this.#cursor = message.seq;
-    const channel = channelOfSubject(this.#options.prefix, message.subject);
+    const channel = channelOfSubject(this.options.prefix, message.subject);
     if (channel === undefined) return;
-    this.#events.deliver({
+    this.events.deliver({
       channel,
       seq: this.#base + message.seq,
       payload: message.data,
@@ -473,8 +393,13 @@ export class NatsBroker implements Broker {
     });
   }
 
-  async #history(channel: string, fromSeq: number, limit: number): Promise<HistoryPage> {
-    const subject = subjectOfChannel(this.#options.prefix, channel);
+  /** The history request itself (the base checked the arguments and that the broker is up). */
+  protected async readHistory(
+    channel: string,
+    fromSeq: number,
+    limit: number,
+  ): Promise<HistoryPage> {
+    const subject = subjectOfChannel(this.options.prefix, channel);
     const info = await this.#jsm!.streams.info(this.#stream, { subjects_filter: subject });
     const base = streamBase(info.created);
     const next = base + info.state.last_seq + 1;
@@ -482,8 +407,8 @@ export class NatsBroker implements Broker {
     const empty: HistoryPage = { messages: [], more: false, gap: null, next, since };
     const start = Math.max(1, fromSeq - base);
     if ((info.state.subjects?.[subject] ?? 0) === 0 || start > info.state.last_seq) return empty;
-    const history = this.#options.history;
-    const cutoffMs = this.#options.historyAgeMs > 0 ? Date.now() - this.#options.historyAgeMs : 0;
+    const history = this.options.history;
+    const cutoffMs = this.options.historyAgeMs > 0 ? Date.now() - this.options.historyAgeMs : 0;
 
     const consumer = await this.#js!.consumers.get(this.#stream, {
       filter_subjects: subject,
@@ -527,34 +452,19 @@ export class NatsBroker implements Broker {
   }
 
   /** Publishes this instance's heartbeat (core NATS: not kept, not ordered). */
-  #beat(): void {
-    const info = this.#announced;
+  /** Sends this instance's heartbeat now, if announced and up. */
+  protected beat(): void {
+    const info = this.announced;
     if (!info || !this.up || this.#closed) return;
     this.#presence.heard(info);
     try {
       this.#nc?.publish(
-        presenceSubject(this.#options.prefix),
+        presenceSubject(this.options.prefix),
         encoder.encode(JSON.stringify(info)),
       );
     } catch {
       // down: the next beat will tell
     }
-  }
-
-  /** An error's first line, secrets removed. */
-  #describe(error: unknown): string {
-    const message = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: string })?.code;
-    const line = message.split("\n")[0] || code || "unknown error";
-    return scrubSecrets(line, this.#target);
-  }
-
-  /** The error itself unless it quotes a secret; then a copy without it. */
-  #scrubbed(error: unknown): unknown {
-    const message = error instanceof Error ? error.message : String(error);
-    return scrubSecrets(message, this.#target) === message
-      ? error
-      : new Error(this.#describe(error));
   }
 }
 

@@ -18,28 +18,16 @@
  * ```
  * @module
  */
+import { BrokerBase } from "./broker_base.ts";
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { createClient, RESP_TYPES } from "@redis/client";
-import type {
-  Broker,
-  BrokerMessage,
-  BrokerStats,
-  HistoryPage,
-  InstanceInfo,
-  SeenInstance,
-} from "./broker.ts";
-import { BrokerEvents } from "./broker_events.ts";
+import type { BrokerMessage, HistoryPage, SeenInstance } from "./broker.ts";
 import { BrokerUnavailableError } from "./broker_errors.ts";
-import {
-  type BrokerOptions,
-  resolveBrokerOptions,
-  type ResolvedBrokerOptions,
-} from "./broker_options.ts";
-import { type BrokerUrl, redact, scrubSecrets } from "./broker_url.ts";
+import type { BrokerOptions } from "./broker_options.ts";
+import type { BrokerUrl } from "./broker_url.ts";
 import { assertChannelName } from "./channel_name.ts";
 import { parseHeartbeat } from "./presence_table.ts";
-import { PublishGate } from "./publish_gate.ts";
 import { reconnectDelay } from "../util/reconnect_delay.ts";
 import { HEARTBEAT_SCRIPT, HISTORY_SCRIPT, PUBLISH_SCRIPT, scriptSha } from "./redis_scripts.ts";
 import { withinDeadline } from "../util/deadline.ts";
@@ -75,13 +63,7 @@ const READ_BLOCK_MS = 2_000;
  * broker.onStateChange((up, reason) => console.log(up, reason));
  * ```
  */
-export class RedisBroker implements Broker {
-  /** The redacted URL. */
-  readonly url: string;
-  readonly #target: BrokerUrl;
-  readonly #options: ResolvedBrokerOptions;
-  readonly #events = new BrokerEvents();
-  readonly #gate: PublishGate;
+export class RedisBroker extends BrokerBase {
   readonly #keys: { all: string; epoch: string; instances: string };
   #command: RedisConnection | undefined;
   #reader: RedisConnection | undefined;
@@ -100,36 +82,18 @@ export class RedisBroker implements Broker {
   #downSince = 0;
   #readLoop: Promise<void> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #announced: InstanceInfo | undefined;
   #instances: SeenInstance[] = [];
   #resyncNote = "";
 
   /** A broker for `url`, not yet connected. */
   constructor(url: BrokerUrl, options: BrokerOptions = {}) {
-    this.#target = url;
-    this.url = redact(url);
-    this.#options = resolveBrokerOptions(options);
-    const prefix = this.#options.prefix;
+    super(url, options);
+    const prefix = this.options.prefix;
     this.#keys = {
       all: `${prefix}:all`,
       epoch: `${prefix}:epoch`,
       instances: `${prefix}:instances`,
     };
-    this.#gate = new PublishGate({
-      maxInFlight: this.#options.maxInFlight,
-      maxInFlightBytes: this.#options.maxInFlightBytes,
-      timeoutMs: this.#options.publishTimeoutMs,
-    });
-  }
-
-  /** Connected and able to publish cluster-wide. */
-  get up(): boolean {
-    return this.#events.up;
-  }
-
-  /** This instance's id (the `origin` of its messages). */
-  get instanceId(): string {
-    return this.#options.instanceId;
   }
 
   /** Connects both connections; rejects `BrokerUnavailableError` if Redis is unreachable. */
@@ -155,22 +119,22 @@ export class RedisBroker implements Broker {
       this.#command?.destroy();
       this.#reader?.destroy();
       throw new BrokerUnavailableError(
-        `cannot reach broker ${this.url}: ${this.#describe(error)}`,
-        { cause: this.#scrubbed(error) },
+        `cannot reach broker ${this.url}: ${this.describe(error)}`,
+        { cause: this.scrubbed(error) },
       );
     }
     this.#started = true;
-    this.#events.setUp(true, `connected to ${this.url}`);
+    this.events.setUp(true, `connected to ${this.url}`);
     this.#readLoop = this.#read();
-    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs);
-    this.#beat();
+    this.#heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.beat();
   }
 
   /** Publishes cluster-wide; resolves with the sequence number. */
   publish(channel: string, payload: Uint8Array): Promise<number> {
     assertChannelName(channel);
-    const o = this.#options;
-    return this.#gate.run(payload.length, () => this.up, this.url, async () => {
+    const o = this.options;
+    return this.gate.run(payload.length, () => this.up, this.url, async () => {
       const prefix = o.prefix;
       const reply = await this.#evalsha<Bulk>("publish", PUBLISH_SCRIPT, [
         `${prefix}:m:${channel}`,
@@ -185,38 +149,27 @@ export class RedisBroker implements Broker {
         String(o.deliveryBuffer),
       ]).catch((error) => {
         throw new BrokerUnavailableError(
-          `publish to broker ${this.url} failed: ${this.#describe(error)}`,
-          { cause: this.#scrubbed(error) },
+          `publish to broker ${this.url} failed: ${this.describe(error)}`,
+          { cause: this.scrubbed(error) },
         );
       });
       return Number(text.decode(reply));
     });
   }
 
-  /** Adds a handler for every message of every channel. */
-  onMessage(handler: (message: BrokerMessage) => void): void {
-    this.#events.onMessage(handler);
-  }
-
-  /** Retained messages of `channel` from `fromSeq`, and whether some are gone. */
-  async history(channel: string, fromSeq: number, limit: number): Promise<HistoryPage> {
-    assertChannelName(channel);
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) throw new RangeError(`fromSeq ${fromSeq}`);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit ${limit}`);
-    if (!this.up) throw new BrokerUnavailableError(`broker ${this.url} is down: no history`);
-    const prefix = this.#options.prefix;
-    let reply: [Bulk, Bulk, Bulk, StreamEntry[]];
-    try {
-      reply = await this.#evalsha("history", HISTORY_SCRIPT, [
-        `${prefix}:m:${channel}`,
-        `${prefix}:h:${channel}`,
-      ], [String(fromSeq), String(limit), String(this.#options.historyAgeMs * 1000)]);
-    } catch (error) {
-      throw new BrokerUnavailableError(
-        `history of ${channel} from broker ${this.url}: ${this.#describe(error)}`,
-        { cause: this.#scrubbed(error) },
-      );
-    }
+  /** The history request itself (the base checked the arguments and that the broker is up). */
+  protected async readHistory(
+    channel: string,
+    fromSeq: number,
+    limit: number,
+  ): Promise<HistoryPage> {
+    const prefix = this.options.prefix;
+    const reply: [Bulk, Bulk, Bulk, StreamEntry[]] = await this.#evalsha(
+      "history",
+      HISTORY_SCRIPT,
+      [`${prefix}:m:${channel}`, `${prefix}:h:${channel}`],
+      [String(fromSeq), String(limit), String(this.options.historyAgeMs * 1000)],
+    );
     const [nextText, sinceText, droppedText, entries] = reply;
     const next = Number(text.decode(nextText));
     const dropped = Number(text.decode(droppedText));
@@ -240,32 +193,9 @@ export class RedisBroker implements Broker {
     };
   }
 
-  /** Adds a handler for up/down transitions. */
-  onStateChange(handler: (up: boolean, reason: string) => void): void {
-    this.#events.onStateChange(handler);
-  }
-
-  /** Sets this instance's heartbeat and sends it when up. */
-  announce(info: InstanceInfo): void {
-    this.#announced = info;
-    this.#beat();
-  }
-
   /** The instances whose heartbeat Redis holds, this one included. */
   instances(): SeenInstance[] {
     return [...this.#instances];
-  }
-
-  /** Counters for `/metrics`. */
-  stats(): BrokerStats {
-    return {
-      published: this.#gate.published,
-      publishFailed: this.#gate.failed,
-      received: this.#events.received,
-      reconnects: this.#events.reconnects,
-      missed: this.#events.missed,
-      inFlight: this.#gate.inFlight,
-    };
   }
 
   /** Disconnects both connections (removing this instance's heartbeat first when up). */
@@ -273,11 +203,11 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    if (this.up && this.#announced && this.#command) {
-      const removed = this.#command.sendCommand(["HDEL", this.#keys.instances, this.#announced.id]);
+    if (this.up && this.announced && this.#command) {
+      const removed = this.#command.sendCommand(["HDEL", this.#keys.instances, this.announced.id]);
       await withinDeadline(removed, 500);
     }
-    this.#events.silenceDown();
+    this.events.silenceDown();
     this.#reader?.destroy();
     const command = this.#command;
     if (command?.isReady) {
@@ -293,26 +223,26 @@ export class RedisBroker implements Broker {
 
   /** A node-redis client with this broker's settings and event handling. */
   #connection(role: "command" | "reader"): RedisConnection {
-    const target = this.#target;
+    const target = this.target;
     const client = createClient({
       socket: {
         host: target.hostname,
         port: target.port,
-        connectTimeout: this.#options.connectTimeoutMs,
+        connectTimeout: this.options.connectTimeoutMs,
         ...(target.tls
           ? {
             tls: true as const,
             // SNI takes a name only; an IP address is still checked against the certificate.
             ...(isIP(target.hostname) ? {} : { servername: target.hostname }),
-            ...(this.#options.tlsCa ? { ca: [this.#options.tlsCa] } : {}),
+            ...(this.options.tlsCa ? { ca: [this.options.tlsCa] } : {}),
           }
           : {}),
         reconnectStrategy: (retries: number, cause: Error) => {
           if (!this.#started || this.#closed) return cause; // start() reports it
           return reconnectDelay(
             retries,
-            this.#options.reconnectBaseMs,
-            this.#options.reconnectCapMs,
+            this.options.reconnectBaseMs,
+            this.options.reconnectCapMs,
           );
         },
       },
@@ -323,11 +253,11 @@ export class RedisBroker implements Broker {
       disableOfflineQueue: true,
       maintNotifications: "disabled",
       disableClientInfo: true,
-      name: `tlspush-${this.#options.instanceId}-${role}`,
+      name: `tlspush-${this.options.instanceId}-${role}`,
       commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
     }) as unknown as RedisConnection;
     client.on("error", (error) => {
-      this.#lastError = this.#describe(error);
+      this.#lastError = this.describe(error);
       this.#evaluate();
     });
     client.on("end", () => this.#evaluate());
@@ -349,14 +279,14 @@ export class RedisBroker implements Broker {
       const away = ((Date.now() - this.#downSince) / 1000).toFixed(1);
       const note = this.#resyncNote;
       this.#resyncNote = "";
-      this.#events.setUp(true, `reconnected to ${this.url} after ${away} s${note}`);
-      this.#beat();
+      this.events.setUp(true, `reconnected to ${this.url} after ${away} s${note}`);
+      this.beat();
     } else {
       this.#downSince = Date.now();
       const why = connected && this.#stalled
         ? `no answer for ${((READ_BLOCK_MS + this.#stallMs()) / 1000).toFixed(1)} s`
         : this.#lastError || "connection closed";
-      this.#events.setUp(false, `lost ${this.url}: ${why}`);
+      this.events.setUp(false, `lost ${this.url}: ${why}`);
     }
   }
 
@@ -400,7 +330,7 @@ export class RedisBroker implements Broker {
         }
       } catch (error) {
         if (this.#closed) return;
-        this.#lastError = this.#describe(error);
+        this.#lastError = this.describe(error);
         await sleep(50); // the connection is down or coming back: the events say which
       }
     }
@@ -408,7 +338,7 @@ export class RedisBroker implements Broker {
 
   /** How long past its block time a read may take before Redis counts as frozen. */
   #stallMs(): number {
-    return this.#options.publishTimeoutMs;
+    return this.options.publishTimeoutMs;
   }
 
   /** After the reader reconnected: did Redis lose its data, or trim what we had not read? */
@@ -426,7 +356,7 @@ export class RedisBroker implements Broker {
     if (info && info.firstId !== undefined && compareIds(info.firstId, this.#cursor) > 0) {
       const missed = info.added - this.#addedAtCursor - info.length;
       if (missed > 0) {
-        this.#events.missed += missed;
+        this.events.missed += missed;
         this.#addedAtCursor += missed;
         this.#resyncNote = ` (${missed} messages were trimmed before this instance read them)`;
       }
@@ -441,7 +371,7 @@ export class RedisBroker implements Broker {
     const channel = values.get("c");
     const seq = values.get("s");
     if (!channel || !seq) return; // not one of ours
-    this.#events.deliver({
+    this.events.deliver({
       channel: text.decode(channel),
       seq: Number(text.decode(seq)),
       payload: values.get("p") ?? new Uint8Array(),
@@ -483,12 +413,13 @@ export class RedisBroker implements Broker {
   }
 
   /** Sends the heartbeat (or only reads the others') and keeps the answer. */
-  #beat(): void {
+  /** Sends this instance's heartbeat now, if announced and up. */
+  protected beat(): void {
     if (!this.up || this.#closed) return;
-    const info = this.#announced;
-    const ttl = this.#options.heartbeatMs * 3;
+    const info = this.announced;
+    const ttl = this.options.heartbeatMs * 3;
     this.#evalsha<Bulk[]>("heartbeat", HEARTBEAT_SCRIPT, [this.#keys.instances], [
-      info?.id ?? this.#options.instanceId,
+      info?.id ?? this.options.instanceId,
       info ? JSON.stringify(info) : "",
       String(ttl),
     ]).then((reply) => {
@@ -526,22 +457,6 @@ export class RedisBroker implements Broker {
       await command.sendCommand(["SCRIPT", "LOAD", script]);
       return await call();
     }
-  }
-
-  /** An error's first line, secrets removed. */
-  #describe(error: unknown): string {
-    const message = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: string })?.code;
-    const line = message.split("\n")[0] || code || "unknown error";
-    return scrubSecrets(line, this.#target);
-  }
-
-  /** The error itself unless it quotes a secret; then a copy without it. */
-  #scrubbed(error: unknown): unknown {
-    const message = error instanceof Error ? error.message : String(error);
-    return scrubSecrets(message, this.#target) === message
-      ? error
-      : new Error(this.#describe(error));
   }
 }
 

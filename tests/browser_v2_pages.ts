@@ -316,6 +316,8 @@ Deno.test({
             await page.fill("#publish-channel", "news");
             await page.fill("#message", "published from the page");
             await page.press("#message", "Enter");
+            // The page's own message first: "before" is then the last news message it saw.
+            await until(async () => (await shown(page)).length === 2, "the page's own MSG");
             const before = await publish(first, "news", "the last message before the restart");
             await until(async () => (await shown(page)).length === 3, "3 MSGs");
             await first.shutdown();

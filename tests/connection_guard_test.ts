@@ -13,6 +13,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { MeasuredServer, output } from "./processes.ts";
 import { captureClientHello, echoOnce, type Ending, readToEnd } from "./raw_socket.ts";
 import { ConnectionBudget } from "../hub/connection_budget.ts";
+import { ConnectRate } from "../hub/connect_rate.ts";
 import { Logger } from "../util/logger.ts";
 import { closeQuietly } from "../util/net.ts";
 import { ConnectionGuard } from "../web/connection_guard.ts";
@@ -32,14 +33,21 @@ class FakeSockets {
   }
 }
 
-/** A guard over fake sockets, a fake clock, a budget of `limit` and a log kept in memory. */
-function fakeGuard(limit = 0) {
+/**
+ * A guard over fake sockets, a fake clock, a budget of `limit` and a log kept in memory, with
+ * `connectRate` new connections per address per second when given.
+ */
+function fakeGuard(limit = 0, connectRate?: number) {
   const sockets = new FakeSockets();
   const clock = { now: 0 };
   const log: string[] = [];
   const logger = new Logger({ write: (line) => log.push(line) });
   const budget = new ConnectionBudget(limit, logger);
+  const rate = connectRate === undefined
+    ? undefined
+    : new ConnectRate(connectRate, logger, undefined, () => clock.now);
   const guard = new ConnectionGuard({
+    connectRate: rate,
     port: 9003,
     reaper: sockets,
     budget,
@@ -112,7 +120,8 @@ Deno.test("guard: a WebSocket is exempt and gives its place back when it closes"
   const { sockets, clock, budget, guard, request } = fakeGuard();
   sockets.open.add(1);
   const { admission } = request(1);
-  const slot = admission!.webSocket();
+  assert(!("refused" in admission), "admitted");
+  const slot = admission.webSocket();
   assert(slot, "the connection's slot");
   clock.now = 60_000;
   guard.sweep();
@@ -129,7 +138,7 @@ Deno.test("guard: over the budget a new socket is shut at once and a request is 
   guard.sweep();
   assertEquals(sockets.shut, [2]);
   assertEquals(budget.used, 1);
-  assertEquals(request(3).admission, undefined, "answered 503");
+  assertEquals(request(3).admission, { refused: "budget" }, "answered 503");
   assertEquals(
     log.filter((line) => line.includes("refused web connection")).length,
     1,
@@ -138,7 +147,20 @@ Deno.test("guard: over the budget a new socket is shut at once and a request is 
   sockets.open.delete(1); // closed by its peer
   guard.sweep();
   assertEquals(budget.used, 0, "a socket gone gives its place back");
-  assert(request(4).admission, "room again");
+  assert(!("refused" in request(4).admission), "room again");
+  guard.close();
+});
+
+Deno.test("guard: --connect-rate counts every new web connection at first sight, not only upgrades", () => {
+  const { sockets, clock, log, budget, guard, request } = fakeGuard(0, 2);
+  sockets.open.add(1).add(2).add(3).add(4);
+  guard.sweep();
+  assertEquals(sockets.shut, [3, 4], "two a second from 127.0.0.1; the others shut");
+  assertEquals(budget.used, 2);
+  assertEquals(request(5).admission, { refused: "rate" }, "a request on a new one: 429");
+  assertEquals(log.filter((line) => line.includes("127.0.0.1")).length, 1, "logged once");
+  clock.now = 1000;
+  assert(!("refused" in request(6).admission), "a second later, let in");
   guard.close();
 });
 

@@ -38,6 +38,7 @@
  * @module
  */
 import type { ConnectionBudget, Slot } from "../hub/connection_budget.ts";
+import type { ConnectRate } from "../hub/connect_rate.ts";
 import type { Logger } from "../util/logger.ts";
 import { plural } from "../util/logger.ts";
 import { peerKey, type SocketReaper } from "../util/socket_reaper.ts";
@@ -66,6 +67,8 @@ export interface ConnectionGuardOptions {
   timeouts: WebTimeouts;
   /** What a refused connection is called in the log (default "web connection"). */
   what?: string;
+  /** New connections per source address per second (`--connect-rate`), counted at first sight. */
+  connectRate?: ConnectRate;
   /** The clock (for tests). */
   now?: () => number;
 }
@@ -80,10 +83,18 @@ export interface Admission {
   webSocket(): Slot | undefined;
 }
 
+/** A request the guard refused: its connection has no place (`budget`) or came too fast (`rate`). */
+export interface Refusal {
+  /** Why: answer 503 for `budget`, 429 for `rate`, and close. */
+  refused: "budget" | "rate";
+}
+
 /** One accepted socket of the port, as far as the guard knows it. */
 interface Tracked {
   /** Its budget slot; undefined when refused. */
   slot: Slot | undefined;
+  /** Why it has no slot. */
+  refusal?: Refusal;
   /** Its peer, the key it is known by. */
   key: string;
   /** When it was first seen. */
@@ -152,15 +163,16 @@ export class ConnectionGuard {
   }
 
   /**
-   * Notes a request of the connection `info` describes. Undefined when that connection has no
-   * place in the budget: answer 503 and close it (the next sweep shuts it down anyway).
+   * Notes a request of the connection `info` describes. A {@link Refusal} when that connection
+   * has no place in the budget or came too fast: answer so and close it (the next sweep shuts it
+   * down anyway).
    */
-  admit(info: Deno.ServeHandlerInfo): Admission | undefined {
+  admit(info: Deno.ServeHandlerInfo): Admission | Refusal {
     if (!this.active) return ADMIT_UNGUARDED;
     const key = peerKey(info.remoteAddr as Deno.NetAddr);
     if (key === undefined) return ADMIT_UNGUARDED;
     const socket = this.#sockets.get(key) ?? this.#track(key, this.#sweeps);
-    if (!socket.slot) return undefined; // refused: the next sweep shuts it down
+    if (!socket.slot) return socket.refusal ?? BUDGET_REFUSAL; // the next sweep shuts it down
     const start = this.#now();
     socket.requests++;
     socket.underWay.push(start);
@@ -231,8 +243,13 @@ export class ConnectionGuard {
 
   #track(key: string, sweep: number, now = this.#now()): Tracked {
     const what = this.#options.what ?? "web connection";
+    // The address without its port: --connect-rate counts per source address.
+    const host = key.slice(0, key.lastIndexOf(":"));
+    const tooFast = this.#options.connectRate?.admits(host, what) === false;
+    const slot = tooFast ? undefined : this.#options.budget.take(key, what);
     const socket: Tracked = {
-      slot: this.#options.budget.take(key, what),
+      slot,
+      refusal: tooFast ? RATE_REFUSAL : slot ? undefined : BUDGET_REFUSAL,
       key,
       seenAt: now,
       idleSince: now,
@@ -270,6 +287,9 @@ export class ConnectionGuard {
     }
   }
 }
+
+const BUDGET_REFUSAL: Refusal = { refused: "budget" };
+const RATE_REFUSAL: Refusal = { refused: "rate" };
 
 /** Without the guard every request passes and a WebSocket takes its own slot. */
 const ADMIT_UNGUARDED: Admission = { webSocket: () => undefined };

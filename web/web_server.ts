@@ -150,8 +150,13 @@ export function startWebServer(config: WebServerConfig): WebServer {
     generation: Generation,
   ): Response | Promise<Response> => {
     const admission = connectionGuard.admit(info);
-    if (!admission) {
-      return respond(503, "too many connections\n", { "retry-after": "5", connection: "close" });
+    if ("refused" in admission) {
+      return admission.refused === "rate"
+        ? respond(429, "too many new connections from your address\n", {
+          "retry-after": "1",
+          connection: "close",
+        })
+        : respond(503, "too many connections\n", { "retry-after": "5", connection: "close" });
     }
     const url = new URL(request.url);
     const path = url.pathname;
@@ -165,7 +170,9 @@ export function startWebServer(config: WebServerConfig): WebServer {
       }
       if (!originAllowed(request)) return respond(403, "origin not allowed\n");
       const host = (info.remoteAddr as Deno.NetAddr).hostname;
-      if (config.connectRate && !config.connectRate.admits(host, "WebSocket")) {
+      // Counted here only when the guard, which counts every connection, is off.
+      const counted = connectionGuard.active;
+      if (!counted && config.connectRate && !config.connectRate.admits(host, "WebSocket")) {
         return respond(429, "too many new connections from your address\n", { "retry-after": "1" });
       }
       const token = url.searchParams.get("token");
@@ -290,6 +297,7 @@ export function startWebServer(config: WebServerConfig): WebServer {
     logger,
     timeouts: config.timeouts,
     what: `${secure ? "HTTPS" : "HTTP"}/WebSocket connection`,
+    connectRate: config.connectRate,
   });
   const group = new ReusePortGroup(address.port, new ReusePortSteering());
   group.joined(server);
