@@ -20,18 +20,16 @@
  * @module
  */
 
+import {
+  AF_INET,
+  AF_INET6,
+  FD_GAP_LIMIT,
+  loadSocketCalls,
+  type SocketCalls,
+} from "./socket_calls.ts";
+
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
-/** fds are handed out lowest first: this many non-sockets in a row means we are past the last. */
-const FD_GAP_LIMIT = 1024;
-
-const SYMBOLS = {
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
 
 /**
  * Finds a port's listening sockets and sets options on them.
@@ -44,23 +42,15 @@ const SYMBOLS = {
  * ```
  */
 export class ListeningSockets {
-  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  readonly #libc: SocketCalls | undefined;
   /** Why the sockets cannot be reached here, if they cannot. */
   readonly unavailableReason: string | undefined;
 
   /** Loads libc when the platform and permissions allow it. */
   constructor() {
-    if (Deno.build.os !== "linux") {
-      this.unavailableReason = "reaching a listener's socket needs Linux";
-      return;
-    }
-    try {
-      this.#libc = Deno.dlopen("libc.so.6", SYMBOLS);
-    } catch (error) {
-      this.unavailableReason = `reaching a listener's socket needs --allow-ffi (${
-        (error as Error).name
-      })`;
-    }
+    const { libc, reason } = loadSocketCalls();
+    this.#libc = libc;
+    this.unavailableReason = reason && `reaching a listener's socket: ${reason}`;
   }
 
   /** Whether the sockets can be reached here. */

@@ -27,18 +27,15 @@
  */
 
 import { closeQuietly } from "./net.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  FD_GAP_LIMIT,
+  loadSocketCalls,
+  type SocketCalls,
+} from "./socket_calls.ts";
 
 const SHUT_RDWR = 2;
-const AF_INET = 2;
-const AF_INET6 = 10;
-/** fds are handed out lowest first: this many closed ones in a row means we are past the last. */
-const FD_GAP_LIMIT = 1024;
-
-const SYMBOLS = {
-  shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
 
 /**
  * Shuts down the sockets of connections Deno will not close, in batches.
@@ -51,7 +48,7 @@ const SYMBOLS = {
  * ```
  */
 export class SocketReaper {
-  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  readonly #libc: SocketCalls | undefined;
   /** Why force-closing is not possible here, if it is not. */
   readonly unavailableReason: string | undefined;
   #pending = new Map<string, PromiseWithResolvers<boolean>>();
@@ -64,15 +61,9 @@ export class SocketReaper {
 
   /** Loads the socket calls from libc when the platform and permissions allow it. */
   constructor() {
-    if (Deno.build.os !== "linux") {
-      this.unavailableReason = "force-closing sockets needs Linux";
-      return;
-    }
-    try {
-      this.#libc = Deno.dlopen("libc.so.6", SYMBOLS);
-    } catch (error) {
-      this.unavailableReason = `force-closing sockets needs --allow-ffi (${(error as Error).name})`;
-    }
+    const { libc, reason } = loadSocketCalls();
+    this.#libc = libc;
+    this.unavailableReason = reason && `force-closing sockets: ${reason}`;
   }
 
   /** Whether {@link reap} can actually close sockets here. */
