@@ -13,15 +13,13 @@
  * ```
  * @module
  */
+import { BurstLog } from "../util/burst_log.ts";
 import type { Logger } from "../util/logger.ts";
-import { plural } from "../util/logger.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import { newSecurityCounters, type SecurityCounters } from "./security_counters.ts";
 
 /** Past this many addresses tracked, full buckets are swept out before another is added. */
 const SWEEP_AT = 10_000;
-/** A burst of refusals ends after this long without one. */
-const BURST_MS = 5000;
 
 /**
  * The limiter.
@@ -39,11 +37,9 @@ const BURST_MS = 5000;
  */
 export class ConnectRate {
   readonly #perSecond: number;
-  readonly #logger: Logger;
   readonly #now: () => number;
   readonly #buckets = new Map<string, TokenBucket>();
-  #burstEnds = 0;
-  #unlogged = 0;
+  readonly #burstLog: BurstLog;
   readonly #counters: SecurityCounters;
 
   /**
@@ -57,7 +53,7 @@ export class ConnectRate {
     now: () => number = Date.now,
   ) {
     this.#perSecond = perSecond;
-    this.#logger = logger;
+    this.#burstLog = new BurstLog(logger, now);
     this.#counters = counters;
     this.#now = now;
   }
@@ -86,20 +82,7 @@ export class ConnectRate {
   }
 
   #log(host: string, what: string): void {
-    const now = this.#now();
-    if (now < this.#burstEnds) {
-      this.#unlogged++;
-      this.#burstEnds = now + BURST_MS;
-      return;
-    }
-    const earlier = this.#unlogged > 0
-      ? ` (${plural(this.#unlogged, "more connection")} refused in the burst before)`
-      : "";
-    this.#logger.info(
-      `refused ${what} from ${host}: over --connect-rate ${this.#perSecond}/s; further refusals ` +
-        `are counted, not logged, until ${BURST_MS / 1000} s pass without one${earlier}`,
-    );
-    this.#unlogged = 0;
-    this.#burstEnds = now + BURST_MS;
+    const head = `refused ${what} from ${host}: over --connect-rate ${this.#perSecond}/s`;
+    this.#burstLog.refused("", head, "connection");
   }
 }

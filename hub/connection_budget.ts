@@ -13,17 +13,14 @@
  * ```
  * @module
  */
+import { BurstLog } from "../util/burst_log.ts";
 import type { Logger } from "../util/logger.ts";
-import { plural } from "../util/logger.ts";
 
 /** A held place in the budget; releasing it twice is harmless. */
 export interface Slot {
   /** Gives the place back. */
   release(): void;
 }
-
-/** A burst of refusals ends after this long without one; the next refusal is logged again. */
-const BURST_MS = 5000;
 
 /**
  * Counts open connections against a limit (0: none).
@@ -39,17 +36,13 @@ const BURST_MS = 5000;
  */
 export class ConnectionBudget {
   readonly #limit: number;
-  readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #log: BurstLog;
   #used = 0;
-  /** Per kind of connection refused: when its burst ends, and how many it refused unlogged. */
-  readonly #bursts = new Map<string, { ends: number; unlogged: number }>();
 
   /** A budget of `limit` connections (0: unlimited); `now` is the clock (for tests). */
   constructor(limit: number, logger: Logger, now: () => number = Date.now) {
     this.#limit = limit;
-    this.#logger = logger;
-    this.#now = now;
+    this.#log = new BurstLog(logger, now);
   }
 
   /** Slots held now. */
@@ -83,23 +76,10 @@ export class ConnectionBudget {
   }
 
   #refused(what: string, address: string): void {
-    const now = this.#now();
-    const burst = this.#bursts.get(what) ?? { ends: 0, unlogged: 0 };
-    this.#bursts.set(what, burst);
-    if (now < burst.ends) {
-      burst.unlogged++;
-      burst.ends = now + BURST_MS;
-      return;
-    }
-    const earlier = burst.unlogged > 0
-      ? ` (${plural(burst.unlogged, `more ${what}`)} refused in the burst before)`
-      : "";
-    this.#logger.info(
-      `refused ${what} from ${address}: at --max-connections ${this.#limit}; ` +
-        `further refusals are counted, not logged, until ${BURST_MS / 1000} s pass without one` +
-        earlier,
+    this.#log.refused(
+      what,
+      `refused ${what} from ${address}: at --max-connections ${this.#limit}`,
+      what,
     );
-    burst.unlogged = 0;
-    burst.ends = now + BURST_MS;
   }
 }
