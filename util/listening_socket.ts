@@ -20,13 +20,7 @@
  * @module
  */
 
-import {
-  AF_INET,
-  AF_INET6,
-  FD_GAP_LIMIT,
-  loadSocketCalls,
-  type SocketCalls,
-} from "./socket_calls.ts";
+import { loadSocketCalls, type SocketCalls, SocketScan } from "./socket_calls.ts";
 
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
@@ -43,6 +37,7 @@ const TCP_NODELAY = 1;
  */
 export class ListeningSockets {
   readonly #libc: SocketCalls | undefined;
+  readonly #scan: SocketScan | undefined;
   /** Why the sockets cannot be reached here, if they cannot. */
   readonly unavailableReason: string | undefined;
 
@@ -50,6 +45,7 @@ export class ListeningSockets {
   constructor() {
     const { libc, reason } = loadSocketCalls();
     this.#libc = libc;
+    this.#scan = libc && new SocketScan(libc);
     this.unavailableReason = reason && `reaching a listener's socket: ${reason}`;
   }
 
@@ -60,28 +56,13 @@ export class ListeningSockets {
 
   /** The descriptors bound to `port` with no peer: its listening sockets (several when shared). */
   of(port: number): number[] {
-    const libc = this.#libc;
-    if (!libc) return [];
+    const scan = this.#scan;
+    if (!scan) return [];
     const found: number[] = [];
-    const address = new Uint8Array(128);
-    const length = new Uint32Array(1);
-    const lengthBytes = new Uint8Array(length.buffer);
-    const view = new DataView(address.buffer);
-    let gap = 0;
-    for (let fd = 3; gap < FD_GAP_LIMIT; fd++) {
-      length[0] = address.length;
-      if (libc.symbols.getsockname(fd, address, lengthBytes) !== 0) {
-        gap++;
-        continue;
-      }
-      gap = 0;
-      const family = view.getUint16(0, true);
-      if ((family !== AF_INET && family !== AF_INET6) || view.getUint16(2, false) !== port) {
-        continue;
-      }
-      length[0] = address.length;
-      if (libc.symbols.getpeername(fd, address, lengthBytes) !== 0) found.push(fd);
-    }
+    scan.each((fd) => {
+      if (scan.port === port && !scan.read(fd, "getpeername")) found.push(fd);
+      return false;
+    });
     return found;
   }
 

@@ -27,13 +27,7 @@
  */
 
 import { closeQuietly } from "./net.ts";
-import {
-  AF_INET,
-  AF_INET6,
-  FD_GAP_LIMIT,
-  loadSocketCalls,
-  type SocketCalls,
-} from "./socket_calls.ts";
+import { AF_INET, loadSocketCalls, type SocketCalls, SocketScan } from "./socket_calls.ts";
 
 const SHUT_RDWR = 2;
 
@@ -52,17 +46,13 @@ export class SocketReaper {
   /** Why force-closing is not possible here, if it is not. */
   readonly unavailableReason: string | undefined;
   #pending = new Map<string, PromiseWithResolvers<boolean>>();
-  readonly #address = new Uint8Array(128);
-  readonly #length = new Uint32Array(1);
-  readonly #lengthBytes = new Uint8Array(this.#length.buffer);
-  readonly #view = new DataView(this.#address.buffer);
-  /** The highest fd that was a socket in the last pass over them all. */
-  #highest = 0;
+  readonly #scan: SocketScan | undefined;
 
   /** Loads the socket calls from libc when the platform and permissions allow it. */
   constructor() {
     const { libc, reason } = loadSocketCalls();
     this.#libc = libc;
+    this.#scan = libc && new SocketScan(libc);
     this.unavailableReason = reason && `force-closing sockets: ${reason}`;
   }
 
@@ -112,9 +102,10 @@ export class SocketReaper {
    */
   sweep(port: number, visit: (peer: string, fd: number) => boolean): void {
     const libc = this.#libc;
-    if (!libc) return;
-    this.#eachSocket((fd) => {
-      if (this.#port() !== port || !this.#read(fd, "getpeername")) return false;
+    const scan = this.#scan;
+    if (!libc || !scan) return;
+    scan.each((fd) => {
+      if (scan.port !== port || !scan.read(fd, "getpeername")) return false;
       if (visit(this.#format(), fd)) libc.symbols.shutdown(fd, SHUT_RDWR);
       return false;
     });
@@ -123,9 +114,9 @@ export class SocketReaper {
   #flush(): void {
     const pending = this.#pending;
     this.#pending = new Map();
-    this.#eachSocket((fd) => {
+    this.#scan!.each((fd) => {
       const local = this.#format();
-      if (!this.#read(fd, "getpeername")) return false;
+      if (!this.#scan!.read(fd, "getpeername")) return false;
       const key = `${local} ${this.#format()}`;
       const request = pending.get(key);
       if (request) {
@@ -137,51 +128,11 @@ export class SocketReaper {
     for (const request of pending.values()) request.resolve(false);
   }
 
-  /**
-   * Calls `visit` with each IP socket's fd, its local address just read, until it says stop.
-   * Every fd up to the highest socket of the last full pass is looked at: sockets closed since
-   * can leave a gap wider than {@link FD_GAP_LIMIT} below ones still open (a flood dropped in
-   * two sweeps did). Beyond it, new fds are handed out lowest first, so the gap rule holds.
-   */
-  #eachSocket(visit: (fd: number) => boolean): void {
-    let gap = 0;
-    let highest = 0;
-    for (let fd = 3; fd <= this.#highest || gap < FD_GAP_LIMIT; fd++) {
-      if (!this.#read(fd, "getsockname")) {
-        gap++;
-        continue;
-      }
-      gap = 0;
-      highest = fd;
-      if (visit(fd)) {
-        this.#highest = Math.max(this.#highest, highest);
-        return;
-      }
-    }
-    this.#highest = highest;
-  }
-
-  /**
-   * Reads the address bound to (`getsockname`) or connected to (`getpeername`) `fd`; false if
-   * `fd` is not an IP socket (or not connected).
-   */
-  #read(fd: number, call: "getsockname" | "getpeername"): boolean {
-    this.#length[0] = this.#address.length;
-    if (this.#libc!.symbols[call](fd, this.#address, this.#lengthBytes) !== 0) return false;
-    const family = this.#view.getUint16(0, true);
-    return family === AF_INET || family === AF_INET6;
-  }
-
-  /** The port of the address last read. */
-  #port(): number {
-    return this.#view.getUint16(2, false);
-  }
-
   /** The address last read, as {@link peerKey} writes it. */
   #format(): string {
-    const address = this.#address;
-    const v4 = this.#view.getUint16(0, true) === AF_INET;
-    return format([...address.subarray(v4 ? 4 : 8, v4 ? 8 : 24)], this.#port());
+    const { address, view, port } = this.#scan!;
+    const v4 = view.getUint16(0, true) === AF_INET;
+    return format([...address.subarray(v4 ? 4 : 8, v4 ? 8 : 24)], port);
   }
 }
 
