@@ -141,32 +141,33 @@ async function serve(
     : undefined;
   // Client certificates need node:tls (Deno.listenTls cannot ask for one); otherwise Deno's own.
   const listeningSockets = new ListeningSockets();
-  const open = (hostname: string, port: number, tls: ListenerCertificate | undefined) =>
-    noDelay(
-      clientCa === undefined || tls === undefined
-        ? openListener({ hostname, port, tls, handOver: port === address?.port })
-        : openNodeTlsListener({
-          hostname,
-          port,
-          tls,
-          clientCa,
-          handshakeTimeoutMs: options.handshakeTimeoutMs,
-          onRefused: (address, why) =>
-            logger.info(
-              `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
-            ),
-        }),
-    );
-  // Nagle off for every connection the listener accepts (a TlsConn cannot set it itself): a
-  // frame written after another one still unacknowledged would wait ~40 ms for a delayed ACK.
-  const noDelay = async (opening: Promise<StreamListener> | StreamListener) => {
-    const listener = await opening;
+  // `handOver`: a reload's listener, bound beside the current one on its port.
+  const open = async (
+    hostname: string,
+    port: number,
+    tls: ListenerCertificate | undefined,
+    handOver = false,
+  ): Promise<StreamListener> => {
+    const listener = clientCa === undefined || tls === undefined
+      ? openListener({ hostname, port, tls, handOver })
+      : await openNodeTlsListener({
+        hostname,
+        port,
+        tls,
+        clientCa,
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        onRefused: (address, why) =>
+          logger.info(
+            `TLS handshake with ${address} refused: ${why} (--client-ca ${options.clientCa})`,
+          ),
+      });
+    // Nagle off for every connection the listener accepts (a TlsConn cannot set it itself): a
+    // frame written after another one still unacknowledged would wait ~40 ms for a delayed ACK.
     listeningSockets.setNoDelay(listener.addr.port);
     return listener;
   };
-  let address: Deno.NetAddr | undefined = undefined; // the first open() runs before it is known
-  const listener: StreamListener = await open(options.hostname, options.port, certificate);
-  address = listener.addr;
+  const listener = await open(options.hostname, options.port, certificate);
+  const address = listener.addr;
   // A reload binds the next listener beside the current one; new connections go to the newest.
   const steering = new ReusePortSteering();
   if (certificate) steering.steerToNewest(address.port);
@@ -249,7 +250,7 @@ async function serve(
   keeper?.onChange(async (next) => {
     // Each port on its own: a failure on one is logged and the other still changes.
     await Promise.all([
-      stream.useCertificate(next, (tls) => open(address!.hostname, address!.port, tls)).then(
+      stream.useCertificate(next, (tls) => open(address.hostname, address.port, tls, true)).then(
         () => served.tls = next.notAfter,
         (error) => logger.error(`TLS port kept its certificate: ${describeError(error)}`),
       ),
